@@ -1,0 +1,13 @@
+//! Generates the protobuf types from `proto/` with a pure-Rust schema compiler (protox), so that a
+//! fresh machine needs no system `protoc`.
+
+fn main() {
+    let schemas = ["proto/ckview/tensor_bundle.proto", "proto/ckview/trackable_object_graph.proto"];
+    for schema in schemas {
+        println!("cargo:rerun-if-changed={schema}");
+    }
+    let descriptors = protox::compile(schemas, ["proto"]).expect("proto/ schemas must compile");
+    prost_build::Config::new()
+        .compile_fds(descriptors)
+        .expect("prost code generation from proto/ must succeed");
+}

@@ -1,0 +1,42 @@
+//! crc32c (Castagnoli) and the masking that every checksum stored by TensorFlow goes through.
+//!
+//! The `crc32c` crate picks the SSE4.2 / ARMv8 instruction at run time, falling back to tables.
+
+/// Added after rotating, so that a crc of data that itself contains crcs does not cancel out.
+const MASK_DELTA: u32 = 0xa282_ead8;
+
+/// crc32c of `bytes`.
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    crc32c::crc32c(bytes)
+}
+
+/// Continues a running crc32c with more bytes.
+pub fn extend(crc: u32, bytes: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc, bytes)
+}
+
+/// The stored form of a checksum: `rotr(crc, 15) + 0xa282ead8`.
+pub fn mask(crc: u32) -> u32 {
+    crc.rotate_right(15).wrapping_add(MASK_DELTA)
+}
+
+/// Inverse of [`mask`].
+pub fn unmask(masked: u32) -> u32 {
+    masked.wrapping_sub(MASK_DELTA).rotate_left(15)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(extend(crc32c(b"1234"), b"56789"), 0xE306_9283);
+        // An empty tensor's stored checksum (FORMAT.md section 5).
+        assert_eq!(mask(crc32c(b"")), 0xa282_ead8);
+        for value in [0, 1, 0xdead_beef, u32::MAX] {
+            assert_eq!(unmask(mask(value)), value);
+        }
+    }
+}

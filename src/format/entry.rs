@@ -1,0 +1,177 @@
+//! `BundleEntryProto`, decoded and checked against the reader checklist of FORMAT.md.
+
+use prost::Message;
+
+use super::proto::{BundleEntryProto, DataType};
+
+/// Largest rank TensorFlow accepts for a stored tensor.
+const MAX_RANK: usize = 254;
+
+/// Bytes per element, or `None` for the variable-length types (strings, variants) and the types
+/// that never appear in a bundle.
+pub fn element_size(dtype: DataType) -> Option<u64> {
+    use DataType::*;
+    Some(match dtype {
+        DtUint8 | DtInt8 | DtBool | DtQint8 | DtQuint8 | DtFloat8E5m2 | DtFloat8E4m3fn
+        | DtFloat8E4m3fnuz | DtFloat8E4m3b11fnuz | DtFloat8E5m2fnuz | DtInt4 | DtUint4 => 1,
+        DtInt16 | DtBfloat16 | DtQint16 | DtQuint16 | DtUint16 | DtHalf => 2,
+        DtFloat | DtInt32 | DtQint32 | DtUint32 => 4,
+        DtDouble | DtComplex64 | DtInt64 | DtUint64 => 8,
+        DtComplex128 => 16,
+        DtString | DtVariant | DtResource | DtInvalid => return None,
+    })
+}
+
+/// TensorFlow's Python name of a dtype (`tf.DType.name`): `float32`, `bfloat16`, `string`, ...
+pub fn dtype_name(dtype: DataType) -> &'static str {
+    use DataType::*;
+    match dtype {
+        DtInvalid => "invalid",
+        DtFloat => "float32",
+        DtDouble => "float64",
+        DtInt32 => "int32",
+        DtUint8 => "uint8",
+        DtInt16 => "int16",
+        DtInt8 => "int8",
+        DtString => "string",
+        DtComplex64 => "complex64",
+        DtInt64 => "int64",
+        DtBool => "bool",
+        DtQint8 => "qint8",
+        DtQuint8 => "quint8",
+        DtQint32 => "qint32",
+        DtBfloat16 => "bfloat16",
+        DtQint16 => "qint16",
+        DtQuint16 => "quint16",
+        DtUint16 => "uint16",
+        DtComplex128 => "complex128",
+        DtHalf => "float16",
+        DtResource => "resource",
+        DtVariant => "variant",
+        DtUint32 => "uint32",
+        DtUint64 => "uint64",
+        DtFloat8E5m2 => "float8_e5m2",
+        DtFloat8E4m3fn => "float8_e4m3fn",
+        DtFloat8E4m3fnuz => "float8_e4m3fnuz",
+        DtFloat8E4m3b11fnuz => "float8_e4m3b11fnuz",
+        DtFloat8E5m2fnuz => "float8_e5m2fnuz",
+        DtInt4 => "int4",
+        DtUint4 => "uint4",
+    }
+}
+
+/// One dimension of a stored slice: `length` is `None` for "the whole dimension".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SliceExtent {
+    pub start: u64,
+    pub length: Option<u64>,
+}
+
+/// A checked tensor entry: where a tensor's bytes are and what they hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorEntry {
+    pub dtype: DataType,
+    /// Dimension sizes, outermost first; empty for a scalar.
+    pub shape: Vec<u64>,
+    pub shard_id: u32,
+    pub offset: u64,
+    pub size: u64,
+    /// The stored (masked) crc32c of the bytes.
+    pub masked_crc32c: u32,
+    /// For a partitioned tensor, the slices stored under their own keys; then the location
+    /// fields above mean nothing.
+    pub slices: Vec<Vec<SliceExtent>>,
+}
+
+impl TensorEntry {
+    /// Decodes and checks an entry of a bundle with `num_shards` data files.
+    pub fn decode(value: &[u8], num_shards: u32) -> Result<TensorEntry, String> {
+        let proto = BundleEntryProto::decode(value).map_err(|error| format!("undecodable: {error}"))?;
+        let dtype = DataType::try_from(proto.dtype)
+            .map_err(|_| format!("unknown dtype {}", proto.dtype))?;
+        if matches!(dtype, DataType::DtInvalid | DataType::DtResource) {
+            return Err(format!("dtype {} cannot be stored in a bundle", dtype_name(dtype)));
+        }
+        let shape = decode_shape(proto.shape.unwrap_or_default())?;
+        let elements = element_count(&shape).ok_or("element count overflows int64")?;
+        let slices = proto
+            .slices
+            .iter()
+            .map(|slice| decode_slice(slice, &shape))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shard_id = u32::try_from(proto.shard_id).map_err(|_| format!("negative shard id {}", proto.shard_id))?;
+        let offset = u64::try_from(proto.offset).map_err(|_| format!("negative offset {}", proto.offset))?;
+        let size = u64::try_from(proto.size).map_err(|_| format!("negative size {}", proto.size))?;
+        if slices.is_empty() {
+            if shard_id >= num_shards {
+                return Err(format!("shard id {shard_id} is not below the bundle's {num_shards} shards"));
+            }
+            if offset.checked_add(size).is_none() {
+                return Err("offset + size overflows".into());
+            }
+            if let Some(width) = element_size(dtype) {
+                let expected = elements.checked_mul(width).ok_or("byte size overflows")?;
+                if size != expected {
+                    return Err(format!(
+                        "{size} bytes stored for {elements} elements of {}",
+                        dtype_name(dtype)
+                    ));
+                }
+            }
+        }
+        Ok(TensorEntry { dtype, shape, shard_id, offset, size, masked_crc32c: proto.crc32c, slices })
+    }
+
+    /// Number of elements (1 for a scalar).
+    pub fn num_elements(&self) -> u64 {
+        element_count(&self.shape).expect("checked by decode")
+    }
+}
+
+fn decode_shape(shape: super::proto::TensorShapeProto) -> Result<Vec<u64>, String> {
+    if shape.unknown_rank {
+        return Err("stored tensor has unknown rank".into());
+    }
+    if shape.dim.len() > MAX_RANK {
+        return Err(format!("rank {} exceeds {MAX_RANK}", shape.dim.len()));
+    }
+    shape
+        .dim
+        .iter()
+        .map(|dim| u64::try_from(dim.size).map_err(|_| format!("negative dimension {}", dim.size)))
+        .collect()
+}
+
+/// Product of the dimensions if it fits in an int64, as TensorFlow requires.
+fn element_count(shape: &[u64]) -> Option<u64> {
+    shape
+        .iter()
+        .try_fold(1u64, |count, &dim| count.checked_mul(dim))
+        .filter(|&count| count <= i64::MAX as u64)
+}
+
+fn decode_slice(slice: &super::proto::TensorSliceProto, shape: &[u64]) -> Result<Vec<SliceExtent>, String> {
+    use super::proto::tensor_slice_proto::extent::HasLength;
+    if slice.extent.len() != shape.len() {
+        return Err(format!("slice of rank {} for a tensor of rank {}", slice.extent.len(), shape.len()));
+    }
+    slice
+        .extent
+        .iter()
+        .zip(shape)
+        .map(|(extent, &dim)| {
+            let start = u64::try_from(extent.start).map_err(|_| format!("negative slice start {}", extent.start))?;
+            let length = match extent.has_length {
+                None => None,
+                Some(HasLength::Length(length)) => {
+                    Some(u64::try_from(length).map_err(|_| format!("negative slice length {length}"))?)
+                }
+            };
+            let end = start.checked_add(length.unwrap_or(0)).ok_or("slice end overflows")?;
+            if end > dim || (length.is_none() && start != 0) {
+                return Err(format!("slice [{start}, {end}) leaves a dimension of size {dim}"));
+            }
+            Ok(SliceExtent { start, length })
+        })
+        .collect()
+}

@@ -1,0 +1,251 @@
+//! From whatever a user passes as `save_path` to a checkpoint prefix (FORMAT.md section 1):
+//! the prefix itself, a directory holding a `checkpoint` state file, `P.index`, or a data shard.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use super::bundle::index_path;
+use super::error::{FormatError, Result};
+
+/// The name of the state file that `tf.train.Checkpoint.save` keeps beside its checkpoints.
+const STATE_FILE: &str = "checkpoint";
+
+/// Resolves `save_path` to the prefix `P` of an existing `P.index`.
+pub fn locate(save_path: &Path) -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    if save_path.is_dir() {
+        let state_path = save_path.join(STATE_FILE);
+        tried.push(state_path.clone());
+        if let Some(latest) = latest_in_state_file(&state_path) {
+            let prefix = save_path.join(latest);
+            if accept(&prefix, &mut tried) {
+                return Ok(prefix);
+            }
+        }
+        return Err(FormatError::NotFound { path: save_path.to_path_buf(), tried });
+    }
+    if let Some(prefix) = strip_known_suffix(save_path) {
+        if accept(&prefix, &mut tried) {
+            return Ok(prefix);
+        }
+    }
+    if accept(save_path, &mut tried) {
+        return Ok(save_path.to_path_buf());
+    }
+    if is_v1_checkpoint(save_path) {
+        return Err(FormatError::Unsupported {
+            path: save_path.to_path_buf(),
+            reason: "a TensorFlow 1 checkpoint in the V1 format (one file, no .index); \
+                     convert it by restoring and re-saving with a V2 saver"
+                .into(),
+        });
+    }
+    Err(FormatError::NotFound { path: save_path.to_path_buf(), tried })
+}
+
+/// Records `prefix.index` as tried and says whether it is a file.
+fn accept(prefix: &Path, tried: &mut Vec<PathBuf>) -> bool {
+    let index = index_path(prefix);
+    let found = index.is_file();
+    tried.push(index);
+    found
+}
+
+/// `P` for `P.index` or `P.data-00000-of-00002`.
+fn strip_known_suffix(path: &Path) -> Option<PathBuf> {
+    let bytes = path.as_os_str().as_bytes();
+    if let Some(prefix) = bytes.strip_suffix(b".index") {
+        return Some(path_from(prefix));
+    }
+    let data = bytes.windows(6).rposition(|window| window == b".data-")?;
+    let (digits_a, digits_b) = std::str::from_utf8(&bytes[data + 6..]).ok()?.split_once("-of-")?;
+    let all_digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    (all_digits(digits_a) && all_digits(digits_b)).then(|| path_from(&bytes[..data]))
+}
+
+fn path_from(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(OsString::from_vec(bytes.to_vec()))
+}
+
+/// A V1 checkpoint is a single sstable file named by its prefix.
+fn is_v1_checkpoint(path: &Path) -> bool {
+    super::table::Table::open(path).is_ok()
+}
+
+/// `model_checkpoint_path` of a state file, as TensorFlow reads it: a missing file, a file that
+/// does not parse, or an empty field all mean "no checkpoint".
+fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read(state_path).ok()?;
+    let fields = parse_text_format(&text)?;
+    let mut latest = None;
+    for (name, value) in fields {
+        match (name.as_str(), value) {
+            ("model_checkpoint_path", TextValue::Bytes(path)) => {
+                if latest.replace(path).is_some() {
+                    return None; // a singular field given twice does not parse in TensorFlow
+                }
+            }
+            ("all_model_checkpoint_paths", TextValue::Bytes(_)) => {}
+            ("all_model_checkpoint_timestamps" | "last_preserved_timestamp", TextValue::Number(_)) => {}
+            _ => return None,
+        }
+    }
+    latest.filter(|path| !path.is_empty()).map(|path| path_from(&path))
+}
+
+/// A scalar of protobuf text format, as far as `CheckpointState` uses it.
+#[derive(Debug, PartialEq)]
+enum TextValue {
+    Bytes(Vec<u8>),
+    Number(String),
+}
+
+/// Parses `name: value` pairs of protobuf text format (scalars only, `#` comments, adjacent string
+/// literals concatenated). `None` when the text is not of that form.
+fn parse_text_format(text: &[u8]) -> Option<Vec<(String, TextValue)>> {
+    let mut fields = Vec::new();
+    let mut at = 0usize;
+    loop {
+        at = skip_space(text, at);
+        if at == text.len() {
+            return Some(fields);
+        }
+        let name_end = at + text[at..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+        if name_end == at {
+            return None;
+        }
+        let name = String::from_utf8(text[at..name_end].to_vec()).ok()?;
+        at = skip_space(text, name_end);
+        if text.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(text, at + 1);
+        let value = match text.get(at)? {
+            b'"' | b'\'' => {
+                let mut bytes = Vec::new();
+                while matches!(text.get(at), Some(b'"' | b'\'')) {
+                    at = parse_string_literal(text, at, &mut bytes)?;
+                    at = skip_space(text, at);
+                }
+                TextValue::Bytes(bytes)
+            }
+            _ => {
+                let end = at + text[at..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+                    .count();
+                if end == at {
+                    return None;
+                }
+                let number = String::from_utf8(text[at..end].to_vec()).ok()?;
+                at = end;
+                TextValue::Number(number)
+            }
+        };
+        fields.push((name, value));
+    }
+}
+
+fn skip_space(text: &[u8], mut at: usize) -> usize {
+    while let Some(&byte) = text.get(at) {
+        if byte == b'#' {
+            while text.get(at).is_some_and(|&b| b != b'\n') {
+                at += 1;
+            }
+        } else if byte.is_ascii_whitespace() {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    at
+}
+
+/// Appends the bytes of the C-escaped literal starting at the quote `text[at]`; returns the
+/// offset after its closing quote.
+fn parse_string_literal(text: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+    let quote = text[at];
+    let mut at = at + 1;
+    loop {
+        let byte = *text.get(at)?;
+        at += 1;
+        match byte {
+            b'\n' => return None,
+            _ if byte == quote => return Some(at),
+            b'\\' => {
+                let escape = *text.get(at)?;
+                at += 1;
+                match escape {
+                    b'n' => out.push(b'\n'),
+                    b't' => out.push(b'\t'),
+                    b'r' => out.push(b'\r'),
+                    b'a' => out.push(0x07),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'v' => out.push(0x0b),
+                    b'\\' | b'\'' | b'"' | b'?' => out.push(escape),
+                    b'0'..=b'7' => {
+                        let mut value = u32::from(escape - b'0');
+                        for _ in 0..2 {
+                            match text.get(at) {
+                                Some(&digit @ b'0'..=b'7') => {
+                                    value = value * 8 + u32::from(digit - b'0');
+                                    at += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(u8::try_from(value).ok()?);
+                    }
+                    b'x' => {
+                        let digits = text[at..].iter().take(2).take_while(|b| b.is_ascii_hexdigit()).count();
+                        if digits == 0 {
+                            return None;
+                        }
+                        let hex = std::str::from_utf8(&text[at..at + digits]).ok()?;
+                        out.push(u8::from_str_radix(hex, 16).ok()?);
+                        at += digits;
+                    }
+                    _ => return None,
+                }
+            }
+            _ => out.push(byte),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_state_files_as_tensorflow_writes_them() {
+        let text = b"model_checkpoint_path: \"ck2-1\"\nall_model_checkpoint_paths: \"ck2-1\"\n\
+                     all_model_checkpoint_timestamps: 1700000000.5\nlast_preserved_timestamp: 1.7e+09\n";
+        let fields = parse_text_format(text).unwrap();
+        assert_eq!(fields[0], ("model_checkpoint_path".into(), TextValue::Bytes(b"ck2-1".to_vec())));
+        assert_eq!(fields[2].1, TextValue::Number("1700000000.5".into()));
+    }
+
+    #[test]
+    fn decodes_c_escapes_and_adjacent_literals() {
+        let fields = parse_text_format(b"# state\nmodel_checkpoint_path: 'a\\tb' \"\\303\\251\\x41\\\"\"").unwrap();
+        assert_eq!(fields[0].1, TextValue::Bytes(b"a\tb\xc3\xa9A\"".to_vec()));
+    }
+
+    #[test]
+    fn rejects_what_tensorflow_rejects() {
+        assert!(parse_text_format(b"model_checkpoint_path \"x\"").is_none());
+        assert!(parse_text_format(b"model_checkpoint_path: \"unterminated").is_none());
+        assert!(parse_text_format(b"model_checkpoint_path: \"bad \\q escape\"").is_none());
+    }
+
+    #[test]
+    fn strips_index_and_shard_suffixes() {
+        assert_eq!(strip_known_suffix(Path::new("d/ck-1.index")), Some(PathBuf::from("d/ck-1")));
+        assert_eq!(strip_known_suffix(Path::new("d/ck-1.data-00000-of-00003")), Some(PathBuf::from("d/ck-1")));
+        assert_eq!(strip_known_suffix(Path::new("d/ck-1.data-x-of-00003")), None);
+        assert_eq!(strip_known_suffix(Path::new("d/ck-1")), None);
+    }
+}

@@ -1,0 +1,344 @@
+//! The `.index` file: a LevelDB-style sorted string table (FORMAT.md section 2).
+//!
+//! A block is validated as a whole when it is read (checksum, restart array, every entry, strictly
+//! increasing keys), so that lookups and scans over it never meet malformed bytes. Opening reads the
+//! footer and the index block only; a lookup then reads the one data block that can hold the key.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use super::coding::{fixed32_at, fixed64_at, Cursor};
+use super::crc;
+use super::error::{FormatError, Result};
+use super::mapped::MappedFile;
+
+const FOOTER_LEN: usize = 48;
+const TABLE_MAGIC: u64 = 0xdb47_7524_8b80_fb57;
+/// Compression byte and masked crc32c after every block.
+const TRAILER_LEN: u64 = 5;
+
+/// Where a block lives in the file; `size` excludes the trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockHandle {
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl BlockHandle {
+    fn decode(cursor: &mut Cursor<'_>) -> Option<BlockHandle> {
+        Some(BlockHandle { offset: cursor.varint64()?, size: cursor.varint64()? })
+    }
+}
+
+/// One entry of a block: where its key delta and value lie.
+#[derive(Clone, Copy, Debug)]
+struct EntryLayout {
+    shared: usize,
+    key_delta: (usize, usize),
+    value: (usize, usize),
+    end: usize,
+}
+
+/// A checked block: its entry region and the offsets of its restart points.
+#[derive(Debug)]
+pub struct Block<'a> {
+    entries: &'a [u8],
+    restarts: Vec<u32>,
+}
+
+/// Why a block is malformed; the table adds the file and block to it.
+type BlockResult<T> = std::result::Result<T, String>;
+
+impl<'a> Block<'a> {
+    /// Checks the restart array and every entry of `contents` (trailer excluded).
+    pub fn parse(contents: &'a [u8]) -> BlockResult<Block<'a>> {
+        let len = contents.len();
+        if len < 4 {
+            return Err(format!("block of {len} bytes is shorter than its restart count"));
+        }
+        let num_restarts = fixed32_at(contents, len - 4).unwrap_or(0) as usize;
+        if num_restarts > (len - 4) / 4 {
+            return Err(format!("{num_restarts} restart points do not fit in a block of {len} bytes"));
+        }
+        let region_len = len - 4 - 4 * num_restarts;
+        let restarts: Vec<u32> = (0..num_restarts)
+            .map(|index| fixed32_at(contents, region_len + 4 * index).unwrap_or(u32::MAX))
+            .collect();
+        let block = Block { entries: &contents[..region_len], restarts };
+        block.check_entries()?;
+        Ok(block)
+    }
+
+    /// Walks every entry once: bounds, shared prefixes, key order and restart points.
+    fn check_entries(&self) -> BlockResult<()> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        if self.restarts.first() != Some(&0) {
+            return Err("the first restart point is not the first entry".into());
+        }
+        let mut key: Vec<u8> = Vec::new();
+        let mut previous: Vec<u8> = Vec::new();
+        let mut offset = 0usize;
+        let mut next_restart = 0usize;
+        let mut first = true;
+        while offset < self.entries.len() {
+            let is_restart = self.restarts.get(next_restart).map(|&r| r as usize) == Some(offset);
+            let layout = self.entry_at(offset, key.len())?;
+            if is_restart {
+                if layout.shared != 0 {
+                    return Err(format!("restart point at offset {offset} shares a key prefix"));
+                }
+                next_restart += 1;
+            }
+            std::mem::swap(&mut previous, &mut key);
+            key.clear();
+            key.extend_from_slice(&previous[..layout.shared]);
+            key.extend_from_slice(self.slice(layout.key_delta));
+            if !first && key <= previous {
+                return Err(format!("keys are not strictly increasing at offset {offset}"));
+            }
+            first = false;
+            offset = layout.end;
+        }
+        if next_restart != self.restarts.len() {
+            return Err("a restart point is not at an entry boundary".into());
+        }
+        Ok(())
+    }
+
+    /// Decodes the entry header at `offset`, checking it against the previous key's length.
+    fn entry_at(&self, offset: usize, previous_key_len: usize) -> BlockResult<EntryLayout> {
+        let mut cursor = Cursor::new(&self.entries[offset..]);
+        let bad = || format!("malformed entry header at offset {offset}");
+        let shared = cursor.varint32().ok_or_else(bad)? as usize;
+        let non_shared = cursor.varint32().ok_or_else(bad)? as usize;
+        let value_len = cursor.varint32().ok_or_else(bad)? as usize;
+        if shared > previous_key_len {
+            return Err(format!("entry at offset {offset} shares {shared} bytes of a {previous_key_len}-byte key"));
+        }
+        let key_start = offset + cursor.position();
+        let value_start = key_start + non_shared;
+        let end = value_start
+            .checked_add(value_len)
+            .filter(|&end| end <= self.entries.len())
+            .ok_or_else(|| format!("entry at offset {offset} runs past the end of its block"))?;
+        Ok(EntryLayout { shared, key_delta: (key_start, value_start), value: (value_start, end), end })
+    }
+
+    fn slice(&self, (start, end): (usize, usize)) -> &'a [u8] {
+        &self.entries[start..end]
+    }
+
+    /// The full key of the entry that starts a restart interval.
+    fn restart_key(&self, restart: usize) -> &'a [u8] {
+        let layout = self.entry_at(self.restarts[restart] as usize, 0).expect("checked by parse");
+        self.slice(layout.key_delta)
+    }
+
+    /// Iterates from the first entry.
+    pub fn iter(&self) -> BlockIter<'_, 'a> {
+        BlockIter { block: self, offset: 0, key: Vec::new(), value: &[] }
+    }
+
+    /// Positions an iterator on the first entry whose key is `>= target`, using a binary search
+    /// over the restart points and a short scan inside one restart interval.
+    pub fn seek(&self, target: &[u8]) -> BlockIter<'_, 'a> {
+        // Last restart whose key is < target: the target cannot start before it.
+        let (mut low, mut high) = (0usize, self.restarts.len());
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            match self.restart_key(middle).cmp(target) {
+                Ordering::Less => low = middle,
+                _ => high = middle,
+            }
+        }
+        let start = self.restarts.get(low).map_or(self.entries.len(), |&r| r as usize);
+        BlockIter { block: self, offset: start, key: Vec::new(), value: &[] }
+    }
+}
+
+/// A cursor over the entries of a checked block; `next` advances, `key`/`value` read the current.
+pub struct BlockIter<'b, 'a> {
+    block: &'b Block<'a>,
+    offset: usize,
+    key: Vec<u8>,
+    value: &'a [u8],
+}
+
+impl<'b, 'a> BlockIter<'b, 'a> {
+    /// Moves to the next entry; `false` at the end of the block.
+    pub fn advance(&mut self) -> bool {
+        if self.offset >= self.block.entries.len() {
+            return false;
+        }
+        let layout = self.block.entry_at(self.offset, self.key.len()).expect("checked by parse");
+        self.key.truncate(layout.shared);
+        self.key.extend_from_slice(self.block.slice(layout.key_delta));
+        self.value = self.block.slice(layout.value);
+        self.offset = layout.end;
+        true
+    }
+
+    /// Advances until the current key is `>= target`; `false` if the block ends first.
+    pub fn advance_to(&mut self, target: &[u8]) -> bool {
+        while self.advance() {
+            if self.key.as_slice() >= target {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Key of the current entry.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// Value of the current entry, borrowed from the mapped file.
+    pub fn value(&self) -> &'a [u8] {
+        self.value
+    }
+}
+
+/// An open `.index` file.
+#[derive(Debug)]
+pub struct Table {
+    path: PathBuf,
+    file: MappedFile,
+    /// Handles of the data blocks, in key order, with the separator key that bounds each.
+    data_blocks: Vec<(Vec<u8>, BlockHandle)>,
+}
+
+impl Table {
+    /// Maps `path` and reads its footer and index block.
+    pub fn open(path: &Path) -> Result<Table> {
+        let file = MappedFile::open(path)
+            .map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
+        let mut table = Table { path: path.to_path_buf(), file, data_blocks: Vec::new() };
+        let index_handle = table.read_footer()?;
+        let index = table.read_block(index_handle, "index block")?;
+        let mut data_blocks = Vec::new();
+        let mut iter = index.iter();
+        while iter.advance() {
+            let handle = BlockHandle::decode(&mut Cursor::new(iter.value()))
+                .ok_or_else(|| table.corrupt("index entry holds no block handle".into()))?;
+            data_blocks.push((iter.key().to_vec(), handle));
+        }
+        table.data_blocks = data_blocks;
+        Ok(table)
+    }
+
+    /// The file this table was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn corrupt(&self, reason: String) -> FormatError {
+        FormatError::CorruptTable { path: self.path.clone(), reason }
+    }
+
+    /// Checks the magic number and returns the index block's handle.
+    fn read_footer(&self) -> Result<BlockHandle> {
+        let bytes = self.file.bytes();
+        let not_a_table = |reason: String| FormatError::NotATable { path: self.path.clone(), reason };
+        if bytes.len() < FOOTER_LEN {
+            return Err(not_a_table(format!("{} bytes is shorter than the 48-byte footer", bytes.len())));
+        }
+        let footer = &bytes[bytes.len() - FOOTER_LEN..];
+        if fixed64_at(footer, FOOTER_LEN - 8) != Some(TABLE_MAGIC) {
+            return Err(not_a_table("the footer lacks the table magic number".into()));
+        }
+        let mut cursor = Cursor::new(&footer[..FOOTER_LEN - 8]);
+        let _metaindex = BlockHandle::decode(&mut cursor);
+        BlockHandle::decode(&mut cursor).ok_or_else(|| self.corrupt("footer holds no index handle".into()))
+    }
+
+    /// Reads, verifies and checks the block at `handle`.
+    fn read_block(&self, handle: BlockHandle, what: &str) -> Result<Block<'_>> {
+        let bytes = self.file.bytes();
+        let end = handle
+            .offset
+            .checked_add(handle.size)
+            .and_then(|end| end.checked_add(TRAILER_LEN))
+            .filter(|&end| end <= bytes.len() as u64)
+            .ok_or_else(|| {
+                self.corrupt(format!(
+                    "{what} at offset {} of {} bytes runs past the end of the {}-byte file",
+                    handle.offset,
+                    handle.size,
+                    bytes.len()
+                ))
+            })?;
+        let start = handle.offset as usize;
+        let contents_end = end as usize - TRAILER_LEN as usize;
+        let contents = &bytes[start..contents_end];
+        let compression = bytes[contents_end];
+        let stored = fixed32_at(bytes, contents_end + 1).expect("trailer is in bounds");
+        let computed = crc::extend(crc::crc32c(contents), &[compression]);
+        if crc::unmask(stored) != computed {
+            return Err(FormatError::ChecksumMismatch {
+                path: self.path.clone(),
+                what: format!("{what} at offset {}", handle.offset),
+                stored: crc::unmask(stored),
+                computed,
+            });
+        }
+        match compression {
+            0 => {}
+            1 => {
+                return Err(FormatError::Unsupported {
+                    path: self.path.clone(),
+                    reason: format!("{what} is snappy-compressed; TensorFlow never writes that"),
+                })
+            }
+            other => return Err(self.corrupt(format!("{what} has unknown compression type {other}"))),
+        }
+        Block::parse(contents).map_err(|reason| self.corrupt(format!("{what}: {reason}")))
+    }
+
+    /// The value stored under exactly `key`, if any. Reads one data block.
+    pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
+        // First block whose separator is >= key: the only one that can hold it.
+        let index = self.data_blocks.partition_point(|(separator, _)| separator.as_slice() < key);
+        let Some((_, handle)) = self.data_blocks.get(index) else {
+            return Ok(None);
+        };
+        let block = self.read_block(*handle, "data block")?;
+        let mut iter = block.seek(key);
+        if iter.advance_to(key) && iter.key() == key {
+            return Ok(Some(iter.value()));
+        }
+        Ok(None)
+    }
+
+    /// Calls `visit` with every (key, value) of the table in key order, checking that keys keep
+    /// increasing across blocks and stay within their block's separator.
+    pub fn for_each(&self, mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+        let mut previous: Option<Vec<u8>> = None;
+        for (separator, handle) in &self.data_blocks {
+            let block = self.read_block(*handle, "data block")?;
+            let mut iter = block.iter();
+            let mut first_in_block = true;
+            while iter.advance() {
+                if first_in_block {
+                    if let Some(previous) = &previous {
+                        if iter.key() <= previous.as_slice() {
+                            return Err(self.corrupt("keys are not increasing across data blocks".into()));
+                        }
+                    }
+                    first_in_block = false;
+                }
+                if iter.key() > separator.as_slice() {
+                    return Err(self.corrupt("a key lies beyond its block's index separator".into()));
+                }
+                visit(iter.key(), iter.value())?;
+            }
+            if !first_in_block {
+                // `advance` left the block's last entry current.
+                previous = Some(iter.key().to_vec());
+            }
+        }
+        Ok(())
+    }
+}

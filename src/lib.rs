@@ -1,0 +1,2 @@
+//! ckview: TensorFlow 2 object-based checkpoints without TensorFlow.
+pub mod format;
