@@ -1,2 +1,12 @@
 //! ckview: TensorFlow 2 object-based checkpoints without TensorFlow.
+//!
+//! Layers, bottom up: [`format`] reads the tensor bundle from disk, [`graph`] decodes the object
+//! graph, [`view`] is `tf.train.CheckpointView`, and [`ffi`] exposes all of it as a C ABI.
+
+pub mod ffi;
 pub mod format;
+pub mod graph;
+pub mod view;
+
+pub use graph::{GraphError, ObjectGraph};
+pub use view::CheckpointView;
