@@ -5,7 +5,7 @@
 mod common;
 
 use ckview::{CheckpointView, GraphError};
-use common::{fixture_dir, fixture_names, golden, prefix, tensorflow_error};
+use common::{fixture_dir, fixture_names, golden, prefix, tensorflow_error, REFUSED_AT_OPEN};
 use serde_json::{json, Value};
 
 fn children_json(view: &CheckpointView, node_id: u32) -> Value {
@@ -36,12 +36,6 @@ fn node_json(view: &CheckpointView, node_id: u32) -> Value {
     json!({"attributes": attributes, "slot_variables": slots, "registered_saver": saver,
            "has_checkpoint_values": view.has_checkpoint_values(node_id).unwrap()})
 }
-
-/// Graphs TensorFlow cannot walk (it raises IndexError on a dangling node id or an empty graph,
-/// DecodeError on bad bytes) or walks wrongly (node id -1 read as "the last node", Python
-/// indexing): ckview refuses them at open with one clear status instead.
-const REFUSED_AT_OPEN: [&str; 4] =
-    ["crafted_bad_ref", "crafted_negative_ref", "crafted_empty_graph", "crafted_corrupt_graph"];
 
 #[test]
 fn graphs_equal_tensorflow() {

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+/// Graphs TensorFlow cannot walk (it raises IndexError on a dangling node id or an empty graph,
+/// DecodeError on bad bytes) or walks wrongly (node id -1 read as "the last node", Python
+/// indexing): ckview refuses them at open with one clear status instead.
+pub const REFUSED_AT_OPEN: [&str; 4] =
+    ["crafted_bad_ref", "crafted_negative_ref", "crafted_empty_graph", "crafted_corrupt_graph"];
+
 /// `tests/fixtures/<name>`.
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)

@@ -1,0 +1,60 @@
+//! `ckview_error`: an owned error the caller reads and frees, instead of thread-local state
+//! (which would force Go callers to pin OS threads).
+
+use std::ffi::{c_char, CString};
+
+use super::guard::guard_value;
+use super::status::ckview_status;
+
+/// An error returned through an `error_out` parameter: its status and a readable message.
+pub struct ckview_error {
+    status: ckview_status,
+    message: CString,
+}
+
+impl ckview_error {
+    /// Builds an error; interior NUL bytes in `message` are replaced so it stays one C string.
+    pub(crate) fn new(status: ckview_status, message: &str) -> ckview_error {
+        let message = CString::new(message.replace('\0', "\\0")).expect("NUL bytes were replaced");
+        ckview_error { status, message }
+    }
+}
+
+/// Stores `error` in `*error_out` when the caller asked for details, and returns its status.
+pub(crate) fn report(error_out: *mut *mut ckview_error, status: ckview_status, message: &str) -> ckview_status {
+    if !error_out.is_null() {
+        // SAFETY: the caller passed either NULL or a writable `ckview_error **`.
+        unsafe { *error_out = Box::into_raw(Box::new(ckview_error::new(status, message))) };
+    }
+    status
+}
+
+/// The status the error carries. `CKVIEW_INVALID_ARGUMENT` for a NULL `error`.
+#[no_mangle]
+pub extern "C" fn ckview_error_status(error: *const ckview_error) -> ckview_status {
+    // SAFETY: the caller passes NULL or an error this library returned and has not freed.
+    guard_value(ckview_status::CKVIEW_INTERNAL_ERROR, || match unsafe { error.as_ref() } {
+        Some(error) => error.status,
+        None => ckview_status::CKVIEW_INVALID_ARGUMENT,
+    })
+}
+
+/// The error's message: UTF-8, NUL-terminated, one or more sentences naming the file and the
+/// problem. Valid until `ckview_error_free(error)`. An empty string for a NULL `error`.
+#[no_mangle]
+pub extern "C" fn ckview_error_message(error: *const ckview_error) -> *const c_char {
+    // SAFETY: the caller passes NULL or an error this library returned and has not freed.
+    match unsafe { error.as_ref() } {
+        Some(error) => error.message.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Frees an error. NULL is accepted and ignored.
+#[no_mangle]
+pub extern "C" fn ckview_error_free(error: *mut ckview_error) {
+    if !error.is_null() {
+        // SAFETY: `error` came from `Box::into_raw` in `report` and is freed once, by contract.
+        drop(unsafe { Box::from_raw(error) });
+    }
+}
