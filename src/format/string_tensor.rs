@@ -98,32 +98,7 @@ fn word_bytes64(value: u64, endianness: Endianness) -> [u8; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Builds a payload the way FORMAT.md describes the writer, for the decoder to take apart.
-    fn encode(strings: &[&[u8]], endianness: Endianness) -> (Vec<u8>, u32) {
-        let mut bytes = Vec::new();
-        let mut running = 0;
-        for string in strings {
-            let mut length = string.len() as u64;
-            loop {
-                let byte = (length & 0x7f) as u8;
-                length >>= 7;
-                bytes.push(if length == 0 { byte } else { byte | 0x80 });
-                if length == 0 {
-                    break;
-                }
-            }
-            running = crc::extend(running, &word_bytes32(string.len() as u32, endianness));
-        }
-        let stored = word_bytes32(crc::mask(running), endianness);
-        bytes.extend_from_slice(&stored);
-        running = crc::extend(running, &stored);
-        for string in strings {
-            bytes.extend_from_slice(string);
-            running = crc::extend(running, string);
-        }
-        (bytes, crc::mask(running))
-    }
+    use crate::format::writer::encode_strings as encode;
 
     #[test]
     fn round_trips_both_byte_orders() {
