@@ -188,7 +188,7 @@ impl<'g> Children<'g> {
     }
 
     /// All pairs, in dict order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, u32)> + 'g {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, u32)> + DoubleEndedIterator + 'g {
         let (node, slots) = (self.node, self.slots);
         slots.iter().map(move |slot| (node.children[slot.reference as usize].local_name.as_str(), slot.node_id))
     }
