@@ -1,4 +1,11 @@
-//! `tf.train.CheckpointView`: a checkpoint's bundle together with its object graph.
+//! `tf.train.CheckpointView`: a checkpoint's bundle together with its object graph, and its
+//! comparison with a live object graph (`match`, `diff`).
+
+mod compare;
+mod live;
+
+pub use compare::{Comparison, Conflict, MatchedPair};
+pub use live::{ChildSink, EdgeList, LiveGraph};
 
 use std::ops::Deref;
 use std::path::Path;
