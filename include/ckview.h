@@ -74,9 +74,17 @@ typedef enum {
   CKVIEW_BUFFER_TOO_SMALL = 16,
   // The node exists but cannot be reached from the root, so it has no path.
   CKVIEW_NODE_UNREACHABLE = 17,
+  // The caller's children callback returned nonzero; `ckview_error_callback_code` gives the value.
+  CKVIEW_CALLBACK_FAILED = 18,
   // A bug in ckview (a caught panic). Please report it with the message.
   CKVIEW_INTERNAL_ERROR = 255,
 } ckview_status;
+
+// Receives the children of one live object; valid only during the callback it is passed to.
+typedef struct ckview_child_sink ckview_child_sink;
+
+// The result of a match or diff. Opaque; free with `ckview_comparison_free`.
+typedef struct ckview_comparison ckview_comparison;
 
 // An error returned through an `error_out` parameter: its status and a readable message.
 typedef struct ckview_error ckview_error;
@@ -84,12 +92,43 @@ typedef struct ckview_error ckview_error;
 // An open checkpoint and its object graph. Opaque; free with `ckview_view_free`.
 typedef struct ckview_view ckview_view;
 
+// Lists the named children of the live object `object` by calling `ckview_child_sink_add` once
+// per child, in the object's own order, then returns 0. Any other return value aborts the
+// match or diff, which then returns `CKVIEW_CALLBACK_FAILED` with that value in its error
+// (`ckview_error_callback_code`). ckview calls it at most once per object, synchronously, on
+// the calling thread. It may call any ckview function, on the same view too. It must not
+// unwind (throw a C++ exception or `longjmp`) through ckview: catch, return nonzero, rethrow.
+typedef int32_t (*ckview_children_callback)(void *userdata, uint64_t object, ckview_child_sink *sink);
+
 // A string borrowed from the library: `len` bytes of UTF-8 at `ptr`, not NUL-terminated
 // (names may contain any character). `ptr` is never NULL, even when `len` is 0.
 typedef struct {
   const char *ptr;
   size_t len;
 } ckview_str;
+
+// One edge of a live graph given up front: `parent` has the child `child` under `name`.
+typedef struct {
+  uint64_t parent;
+  ckview_str name;
+  uint64_t child;
+} ckview_edge;
+
+// A checkpoint node and the live object it restores into.
+typedef struct {
+  uint32_t node_id;
+  uint64_t object;
+} ckview_matched_pair;
+
+// One checkpoint node reached as two different live objects. TensorFlow only logs
+// "Inconsistent references when matching the checkpoint" and keeps the first.
+typedef struct {
+  uint32_t node_id;
+  // The object the node was matched to first (and stays matched to).
+  uint64_t matched_object;
+  // The other object reached later under the same node.
+  uint64_t other_object;
+} ckview_conflict;
 
 // One entry of a node's children: the local name and the child's node id.
 typedef struct {
@@ -125,6 +164,88 @@ extern "C" {
 // The library's version, `MAJOR.MINOR.PATCH`, as a static NUL-terminated string. Programs that
 // load the library with `dlopen` can check it before calling anything else.
 const char *ckview_version(void);
+
+// Adds one child of the object being listed. `name` is `name_len` bytes (UTF-8 to match
+// checkpoint names; copied, so it may be freed after the call); it may be NULL when
+// `name_len` is 0. A name given twice for one object keeps its first place and its last child.
+ckview_status ckview_child_sink_add(ckview_child_sink *sink,
+                                    const char *name,
+                                    size_t name_len,
+                                    uint64_t child);
+
+// `CheckpointView.match(root)`: which checkpoint node restores into which live object. The
+// caller's objects are `uint64_t` handles of its choosing (equal handles = the same object);
+// `children(userdata, object, sink)` lists an object's children. The result's matched pairs
+// start with (0, root); its "only in" lists are empty; its conflicts list every checkpoint node
+// reached as two different objects (TensorFlow only logs those).
+ckview_status ckview_view_match(const ckview_view *view,
+                                uint64_t root,
+                                ckview_children_callback children,
+                                void *userdata,
+                                ckview_comparison **comparison_out,
+                                ckview_error **error_out);
+
+// `CheckpointView.diff(root)`: the match, the reachable checkpoint nodes no object matched (in
+// `descendants()` order) and the live objects no node matched (breadth first from `root`, each
+// once). Each live object's children are asked for at most once.
+ckview_status ckview_view_diff(const ckview_view *view,
+                               uint64_t root,
+                               ckview_children_callback children,
+                               void *userdata,
+                               ckview_comparison **comparison_out,
+                               ckview_error **error_out);
+
+// `ckview_view_match` on a live graph given as edges (for runtimes where callbacks are awkward).
+ckview_status ckview_view_match_edges(const ckview_view *view,
+                                      uint64_t root,
+                                      const ckview_edge *edges,
+                                      size_t edge_count,
+                                      ckview_comparison **comparison_out,
+                                      ckview_error **error_out);
+
+// `ckview_view_diff` on a live graph given as edges.
+ckview_status ckview_view_diff_edges(const ckview_view *view,
+                                     uint64_t root,
+                                     const ckview_edge *edges,
+                                     size_t edge_count,
+                                     ckview_comparison **comparison_out,
+                                     ckview_error **error_out);
+
+// Diffs the structure of checkpoint `view` against checkpoint `other`: `other`'s node ids play
+// the live objects, so a node matches when it has the same name at the same position. Only in
+// checkpoint = only in `view`; only in live = node ids only in `other`.
+ckview_status ckview_view_diff_view(const ckview_view *view,
+                                    const ckview_view *other,
+                                    ckview_comparison **comparison_out,
+                                    ckview_error **error_out);
+
+// The matched (node id, object) pairs, in the insertion order of TensorFlow's match dict.
+// `*pairs_out` is borrowed from the comparison and valid until it is freed.
+ckview_status ckview_comparison_matched(const ckview_comparison *comparison,
+                                        const ckview_matched_pair **pairs_out,
+                                        size_t *count_out);
+
+// Checkpoint node ids no live object matched, in `descendants()` order (diff only).
+ckview_status ckview_comparison_only_in_checkpoint(const ckview_comparison *comparison,
+                                                   const uint32_t **node_ids_out,
+                                                   size_t *count_out);
+
+// Live objects no checkpoint node matched, breadth first from the root, each once (diff only).
+ckview_status ckview_comparison_only_in_live(const ckview_comparison *comparison,
+                                             const uint64_t **objects_out,
+                                             size_t *count_out);
+
+// Every checkpoint node reached as two different live objects, in the order met.
+ckview_status ckview_comparison_conflicts(const ckview_comparison *comparison,
+                                          const ckview_conflict **conflicts_out,
+                                          size_t *count_out);
+
+// Frees a comparison. NULL is accepted and ignored.
+void ckview_comparison_free(ckview_comparison *comparison);
+
+// The nonzero value the children callback returned when the status is
+// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
+int32_t ckview_error_callback_code(const ckview_error *error);
 
 // The status the error carries. `CKVIEW_INVALID_ARGUMENT` for a NULL `error`.
 ckview_status ckview_error_status(const ckview_error *error);

@@ -121,3 +121,42 @@ fn threads_share_one_view() {
     let output = run(&exe, &[Path::new(&prefix("cycles_and_shared"))], Instrument::Sanitizers);
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "8 passed, 0 failed");
 }
+
+/// The live graph of a fixture's golden as "PARENT\tCHILD\tNAME" lines, and what
+/// `tests/c/test_compare.c` must print for it.
+fn live_graph_files(name: &str) -> (std::path::PathBuf, String) {
+    let golden = golden(name);
+    let mut edges = String::new();
+    for (parent, object) in golden["trackable_tree"].as_array().unwrap().iter().enumerate() {
+        for pair in object["children"].as_array().unwrap() {
+            writeln!(edges, "{parent}\t{}\t{}", pair[1], pair[0].as_str().unwrap()).unwrap();
+        }
+    }
+    let path = native::library_dir().join(format!("native-tests/{name}.edges"));
+    std::fs::write(&path, edges).unwrap();
+    let mut expected = String::new();
+    for pair in golden["match"].as_array().unwrap() {
+        writeln!(expected, "matched {} {}", pair[0], pair[1]).unwrap();
+    }
+    for id in golden["diff_only_in_checkpoint"].as_array().unwrap() {
+        writeln!(expected, "only_in_checkpoint {id}").unwrap();
+    }
+    for object in golden["diff_only_in_trackable"].as_array().unwrap() {
+        writeln!(expected, "only_in_live {object}").unwrap();
+    }
+    (path, expected)
+}
+
+#[test]
+fn match_and_diff_through_c_equal_tensorflow() {
+    for instrument in BOTH {
+        let exe = compile("test_compare", &[root().join("tests/c/test_compare.c")], false, instrument);
+        for name in ["doc_children", "doc_diff", "cycles_and_shared"] {
+            let (edges, expected) = live_graph_files(name);
+            for mode in ["callback", "edges"] {
+                let output = run(&exe, &[&prefix(name), &edges, Path::new(mode)], instrument);
+                assert_eq!(String::from_utf8_lossy(&output.stdout), expected, "{name} {mode} ({instrument:?})");
+            }
+        }
+    }
+}

@@ -10,13 +10,15 @@ use super::status::ckview_status;
 pub struct ckview_error {
     status: ckview_status,
     message: CString,
+    /// The nonzero value a children callback returned, for `CKVIEW_CALLBACK_FAILED`.
+    callback_code: i32,
 }
 
 impl ckview_error {
     /// Builds an error; interior NUL bytes in `message` are replaced so it stays one C string.
     pub(crate) fn new(status: ckview_status, message: &str) -> ckview_error {
         let message = CString::new(message.replace('\0', "\\0")).expect("NUL bytes were replaced");
-        ckview_error { status, message }
+        ckview_error { status, message, callback_code: 0 }
     }
 }
 
@@ -27,6 +29,26 @@ pub(crate) fn report(error_out: *mut *mut ckview_error, status: ckview_status, m
         unsafe { *error_out = Box::into_raw(Box::new(ckview_error::new(status, message))) };
     }
     status
+}
+
+/// Reports that the caller's children callback returned `code` for `object`.
+pub(crate) fn report_callback_failure(error_out: *mut *mut ckview_error, code: i32, object: u64) -> ckview_status {
+    let status = ckview_status::CKVIEW_CALLBACK_FAILED;
+    if !error_out.is_null() {
+        let message = format!("the children callback returned {code} for object {object}");
+        let error = ckview_error { callback_code: code, ..ckview_error::new(status, &message) };
+        // SAFETY: the caller passed either NULL or a writable `ckview_error **`.
+        unsafe { *error_out = Box::into_raw(Box::new(error)) };
+    }
+    status
+}
+
+/// The nonzero value the children callback returned when the status is
+/// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
+#[no_mangle]
+pub extern "C" fn ckview_error_callback_code(error: *const ckview_error) -> i32 {
+    // SAFETY: the caller passes NULL or an error this library returned and has not freed.
+    unsafe { error.as_ref() }.map_or(0, |error| error.callback_code)
 }
 
 /// The status the error carries. `CKVIEW_INVALID_ARGUMENT` for a NULL `error`.

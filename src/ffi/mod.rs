@@ -9,6 +9,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod compare;
 mod error;
 mod guard;
 mod status;
@@ -16,6 +17,9 @@ mod view;
 
 use std::ffi::c_char;
 
+use error::report;
+
+pub use compare::*;
 pub use error::*;
 pub use status::*;
 pub use view::*;

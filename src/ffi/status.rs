@@ -46,6 +46,8 @@ pub enum ckview_status {
     CKVIEW_BUFFER_TOO_SMALL = 16,
     /// The node exists but cannot be reached from the root, so it has no path.
     CKVIEW_NODE_UNREACHABLE = 17,
+    /// The caller's children callback returned nonzero; `ckview_error_callback_code` gives the value.
+    CKVIEW_CALLBACK_FAILED = 18,
     /// A bug in ckview (a caught panic). Please report it with the message.
     CKVIEW_INTERNAL_ERROR = 255,
 }
@@ -102,6 +104,7 @@ pub extern "C" fn ckview_status_name(status: c_int) -> *const c_char {
         15 => b"CKVIEW_INDEX_OUT_OF_RANGE\0",
         16 => b"CKVIEW_BUFFER_TOO_SMALL\0",
         17 => b"CKVIEW_NODE_UNREACHABLE\0",
+        18 => b"CKVIEW_CALLBACK_FAILED\0",
         255 => b"CKVIEW_INTERNAL_ERROR\0",
         _ => b"unknown status\0",
     };
