@@ -1,0 +1,15 @@
+"""ckview: TensorFlow 2 checkpoints without TensorFlow, over libckview through ctypes.
+
+    import ckview
+    view = ckview.CheckpointView("tests/fixtures/doc_children/tf_ckpts-1")
+    view.children(0)   # {'a_var': 1, 'b_var': 2, 'vars': 3, 'leaf': 4, 'root': 0, 'save_counter': 5}
+
+The library is found through the CKVIEW_LIBRARY environment variable, else next to this package,
+else in the cargo build output of the repository this package lives in.
+"""
+
+from ._native import VERSION as __version__
+from .errors import CkviewError, NameBasedCheckpointError
+from .view import CheckpointView
+
+__all__ = ["CheckpointView", "CkviewError", "NameBasedCheckpointError", "__version__"]

@@ -1,0 +1,111 @@
+"""Loading libckview and declaring the C functions the binding calls (every argtype and restype)."""
+
+import ctypes
+import os
+from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parent.parent.parent
+
+
+def _candidates():
+    """Where the library is looked for, in order."""
+    override = os.environ.get("CKVIEW_LIBRARY")
+    if override:
+        return [Path(override)]
+    return [
+        _HERE / "libckview.so",
+        _REPO / "target" / "release" / "libckview.so",
+        _REPO / "target" / "debug" / "libckview.so",
+    ]
+
+
+def _load():
+    tried = _candidates()
+    for path in tried:
+        if path.is_file():
+            return ctypes.CDLL(str(path))
+    raise ImportError(
+        "libckview.so not found; set CKVIEW_LIBRARY, or run `cargo build --release` in the ckview "
+        "repository. Tried: " + ", ".join(str(path) for path in tried)
+    )
+
+
+class Str(ctypes.Structure):
+    """ckview_str: bytes borrowed from the library."""
+
+    _fields_ = [("ptr", c_void_p), ("len", c_size_t)]
+
+    def text(self):
+        return ctypes.string_at(self.ptr, self.len).decode("utf-8") if self.len else ""
+
+
+class Child(ctypes.Structure):
+    _fields_ = [("name", Str), ("node_id", c_uint32)]
+
+
+class Attribute(ctypes.Structure):
+    _fields_ = [("name", Str), ("full_name", Str), ("checkpoint_key", Str)]
+
+
+class SlotVariable(ctypes.Structure):
+    _fields_ = [("original_variable_node_id", c_uint32), ("slot_name", Str), ("slot_variable_node_id", c_uint32)]
+
+
+class RegisteredSaver(ctypes.Structure):
+    _fields_ = [("name", Str), ("object_name", Str)]
+
+
+class MatchedPair(ctypes.Structure):
+    _fields_ = [("node_id", c_uint32), ("object", c_uint64)]
+
+
+class Conflict(ctypes.Structure):
+    _fields_ = [("node_id", c_uint32), ("matched_object", c_uint64), ("other_object", c_uint64)]
+
+
+CHILDREN_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_uint64, c_void_p)
+
+OK = 0
+NAME_BASED_CHECKPOINT = 12
+NODE_OUT_OF_RANGE = 14
+BUFFER_TOO_SMALL = 16
+NODE_UNREACHABLE = 17
+CALLBACK_FAILED = 18
+
+lib = _load()
+
+_SIGNATURES = {
+    "ckview_version": ([], c_char_p),
+    "ckview_status_name": ([c_int], c_char_p),
+    "ckview_error_status": ([c_void_p], c_int),
+    "ckview_error_message": ([c_void_p], c_char_p),
+    "ckview_error_free": ([c_void_p], None),
+    "ckview_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_view_free": ([c_void_p], None),
+    "ckview_view_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
+    "ckview_view_child_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
+    "ckview_view_child": ([c_void_p, c_uint32, c_size_t, POINTER(Child)], c_int),
+    "ckview_view_descendants": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
+    "ckview_view_path": ([c_void_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
+    "ckview_view_attribute_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
+    "ckview_view_attribute": ([c_void_p, c_uint32, c_size_t, POINTER(Attribute)], c_int),
+    "ckview_view_slot_variable_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
+    "ckview_view_slot_variable": ([c_void_p, c_uint32, c_size_t, POINTER(SlotVariable)], c_int),
+    "ckview_child_sink_add": ([c_void_p, c_char_p, c_size_t, c_uint64], c_int),
+    "ckview_view_match": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_view_diff": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_comparison_matched": ([c_void_p, POINTER(POINTER(MatchedPair)), POINTER(c_size_t)], c_int),
+    "ckview_comparison_only_in_checkpoint": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
+    "ckview_comparison_only_in_live": ([c_void_p, POINTER(POINTER(c_uint64)), POINTER(c_size_t)], c_int),
+    "ckview_comparison_conflicts": ([c_void_p, POINTER(POINTER(Conflict)), POINTER(c_size_t)], c_int),
+    "ckview_comparison_free": ([c_void_p], None),
+}
+
+for _name, (_argtypes, _restype) in _SIGNATURES.items():
+    _function = getattr(lib, _name)
+    _function.argtypes = _argtypes
+    _function.restype = _restype
+
+VERSION = lib.ckview_version().decode()

@@ -1,0 +1,212 @@
+"""`CheckpointView`: a drop-in for `tf.train.CheckpointView`, over libckview."""
+
+import ctypes
+import os
+from ctypes import byref, c_size_t, c_uint32, c_void_p
+
+from . import _native
+from ._native import lib
+from .errors import CkviewError, raise_for
+
+
+def _tensorflow_children():
+    """TensorFlow's own children function, used when the caller gives none."""
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise TypeError(
+            "pass children= (a callable obj -> Mapping[str, object]); TensorFlow, whose "
+            "TrackableView.children is the default, is not importable"
+        ) from error
+    return tf.train.TrackableView.children, tf.__internal__.tracking.Trackable
+
+
+class CheckpointView:
+    """The object graph of a TF2 checkpoint, as `tf.train.CheckpointView(save_path)` gives it.
+
+    `save_path` may be the prefix, a directory holding a `checkpoint` state file, the `.index`
+    file or a data shard. A TF1 name-based checkpoint raises `ValueError`
+    (`ckview.NameBasedCheckpointError`); other bad files raise `ckview.CkviewError`.
+    """
+
+    def __init__(self, save_path):
+        self._handle = c_void_p()
+        error = c_void_p()
+        status = lib.ckview_open(os.fsencode(save_path), byref(self._handle), byref(error))
+        raise_for(status, error)
+        count = c_size_t()
+        lib.ckview_view_node_count(self._handle, byref(count))
+        self._num_nodes = count.value
+
+    # Lifetime -------------------------------------------------------------------------------
+
+    def close(self):
+        """Frees the native view; further calls raise ValueError. Safe to call twice."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            lib.ckview_view_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _view(self):
+        if not self._handle:
+            raise ValueError("the CheckpointView is closed")
+        return self._handle
+
+    def _node(self, node_id):
+        """A node id as TensorFlow indexes its node list (negative ids count from the end)."""
+        index = int(node_id)
+        if index < 0:
+            index += self._num_nodes
+        if not 0 <= index < self._num_nodes:
+            raise IndexError("list index out of range")
+        return index
+
+    # The object graph -----------------------------------------------------------------------
+
+    def __len__(self):
+        return self._num_nodes
+
+    def children(self, node_id):
+        """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
+        view, node = self._view(), self._node(node_id)
+        count = c_size_t()
+        lib.ckview_view_child_count(view, node, byref(count))
+        result = {}
+        child = _native.Child()
+        for index in range(count.value):
+            lib.ckview_view_child(view, node, index, byref(child))
+            result[child.name.text()] = child.node_id
+        return result
+
+    def descendants(self):
+        """Node 0 and every node reachable from it, breadth first."""
+        ids = ctypes.POINTER(c_uint32)()
+        count = c_size_t()
+        lib.ckview_view_descendants(self._view(), byref(ids), byref(count))
+        return ids[: count.value]
+
+    def path(self, node_id):
+        """The dotted path of a node (`root.leaf.a_var`), or None when it is unreachable."""
+        view, node = self._view(), self._node(node_id)
+        length = c_size_t()
+        status = lib.ckview_view_path(view, node, None, 0, byref(length))
+        if status == _native.NODE_UNREACHABLE:
+            return None
+        buffer = ctypes.create_string_buffer(length.value + 1)
+        raise_for(lib.ckview_view_path(view, node, buffer, len(buffer), byref(length)))
+        return buffer.raw[: length.value].decode("utf-8")
+
+    def _descendants_with_paths(self):
+        """`{node_id: path}` in `descendants()` order, as TensorFlow's private method gives it."""
+        return {node: self.path(node) for node in self.descendants()}
+
+    def attributes(self, node_id):
+        """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
+        return self._records(node_id, "attribute", _native.Attribute, lambda a: {
+            "name": a.name.text(), "full_name": a.full_name.text(), "checkpoint_key": a.checkpoint_key.text()})
+
+    def slot_variables(self, node_id):
+        """The optimizer slot variables recorded on the node (legacy Keras optimizers)."""
+        return self._records(node_id, "slot_variable", _native.SlotVariable, lambda s: {
+            "original_variable_node_id": s.original_variable_node_id, "slot_name": s.slot_name.text(),
+            "slot_variable_node_id": s.slot_variable_node_id})
+
+    def _records(self, node_id, kind, structure, convert):
+        view, node = self._view(), self._node(node_id)
+        count = c_size_t()
+        getattr(lib, f"ckview_view_{kind}_count")(view, node, byref(count))
+        record = structure()
+        items = []
+        for index in range(count.value):
+            getattr(lib, f"ckview_view_{kind}")(view, node, index, byref(record))
+            items.append(convert(record))
+        return items
+
+    # Comparing with live objects ------------------------------------------------------------
+
+    def match(self, obj, children=None):
+        """`{node_id: live object}`: what each checkpoint node restores into.
+
+        `children(obj)` returns an object's named children (`Mapping[str, object]`); it defaults
+        to TensorFlow's `tf.train.TrackableView.children`. Each object is asked at most once;
+        an exception it raises propagates unchanged.
+        """
+        return self._compare(obj, children, diff=False)[0]
+
+    def diff(self, obj, children=None):
+        """`(match, node ids only in the checkpoint, live objects only in obj's graph)`."""
+        return self._compare(obj, children, diff=True)[:3]
+
+    def inconsistent_references(self, obj, children=None):
+        """`[(node_id, matched object, other object)]` for every checkpoint node reached as two
+        different live objects, which TensorFlow only logs as a warning."""
+        return self._compare(obj, children, diff=False)[3]
+
+    def _compare(self, obj, children, diff):
+        if children is None:
+            children, trackable = _tensorflow_children()
+            if not isinstance(obj, trackable):
+                raise ValueError(f"Expected a Trackable, got {obj} of type {type(obj)}.")
+        objects = [obj]  # handle -> object; keeps every object alive, so ids stay unique
+        handles = {id(obj): 0}
+        raised = []
+
+        def handle_of(child):
+            handle = handles.get(id(child))
+            if handle is None:
+                handle = handles[id(child)] = len(objects)
+                objects.append(child)
+            return handle
+
+        def list_children(_userdata, handle, sink):
+            try:
+                for name, child in children(objects[handle]).items():
+                    if not isinstance(name, str):
+                        raise TypeError(f"child names must be str, got {name!r}")
+                    encoded = name.encode("utf-8", "surrogatepass")
+                    raise_for(lib.ckview_child_sink_add(sink, encoded, len(encoded), handle_of(child)))
+                return 0
+            except BaseException as error:  # re-raised after the C call returns
+                raised.append(error)
+                return 1
+
+        callback = _native.CHILDREN_CALLBACK(list_children)
+        comparison, error = c_void_p(), c_void_p()
+        run = lib.ckview_view_diff if diff else lib.ckview_view_match
+        status = run(self._view(), 0, callback, None, byref(comparison), byref(error))
+        if raised:
+            if error.value:
+                lib.ckview_error_free(error)
+            raise raised[0]
+        raise_for(status, error)
+        try:
+            return self._read_comparison(comparison, objects)
+        finally:
+            lib.ckview_comparison_free(comparison)
+
+    @staticmethod
+    def _read_comparison(comparison, objects):
+        def borrowed(function, item_type):
+            items, count = ctypes.POINTER(item_type)(), c_size_t()
+            raise_for(function(comparison, byref(items), byref(count)))
+            return items[: count.value]
+
+        matched = {pair.node_id: objects[pair.object] for pair in borrowed(lib.ckview_comparison_matched, _native.MatchedPair)}
+        only_in_checkpoint = borrowed(lib.ckview_comparison_only_in_checkpoint, ctypes.c_uint32)
+        only_in_live = [objects[handle] for handle in borrowed(lib.ckview_comparison_only_in_live, ctypes.c_uint64)]
+        conflicts = [
+            (c.node_id, objects[c.matched_object], objects[c.other_object])
+            for c in borrowed(lib.ckview_comparison_conflicts, _native.Conflict)
+        ]
+        return matched, only_in_checkpoint, only_in_live, conflicts
+
+
+__all__ = ["CheckpointView", "CkviewError"]
