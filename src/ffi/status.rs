@@ -48,6 +48,8 @@ pub enum ckview_status {
     CKVIEW_NODE_UNREACHABLE = 17,
     /// The caller's children callback returned nonzero; `ckview_error_callback_code` gives the value.
     CKVIEW_CALLBACK_FAILED = 18,
+    /// The tensor's dtype has no fixed element size (strings, variants) or is not readable as asked.
+    CKVIEW_UNSUPPORTED_DTYPE = 19,
     /// A bug in ckview (a caught panic). Please report it with the message.
     CKVIEW_INTERNAL_ERROR = 255,
 }
@@ -66,6 +68,8 @@ impl From<&FormatError> for ckview_status {
             FormatError::CorruptEntry { .. } => CKVIEW_CORRUPT_ENTRY,
             FormatError::CorruptData { .. } => CKVIEW_CORRUPT_DATA,
             FormatError::KeyNotFound { .. } => CKVIEW_KEY_NOT_FOUND,
+            FormatError::UnsupportedDtype { .. } => CKVIEW_UNSUPPORTED_DTYPE,
+            FormatError::BufferTooSmall { .. } => CKVIEW_BUFFER_TOO_SMALL,
         }
     }
 }
@@ -105,6 +109,7 @@ pub extern "C" fn ckview_status_name(status: c_int) -> *const c_char {
         16 => b"CKVIEW_BUFFER_TOO_SMALL\0",
         17 => b"CKVIEW_NODE_UNREACHABLE\0",
         18 => b"CKVIEW_CALLBACK_FAILED\0",
+        19 => b"CKVIEW_UNSUPPORTED_DTYPE\0",
         255 => b"CKVIEW_INTERNAL_ERROR\0",
         _ => b"unknown status\0",
     };

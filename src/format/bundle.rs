@@ -81,6 +81,20 @@ impl Bundle {
         }
     }
 
+    /// Every tensor of the bundle in key order with its checked entry, as TensorFlow's
+    /// `list_variables` sees them: the header and the per-slice keys of partitioned tensors
+    /// (which start with a 0x00 byte) are left out. Reads the whole index.
+    pub fn tensors(&self) -> Result<Vec<(Vec<u8>, TensorEntry)>> {
+        let mut tensors = Vec::new();
+        self.table.for_each(|key, value| {
+            if !key.is_empty() && key[0] != 0 {
+                tensors.push((key.to_vec(), self.decode_entry(key, value)?));
+            }
+            Ok(())
+        })?;
+        Ok(tensors)
+    }
+
     /// Checks an entry read from this bundle's index.
     pub fn decode_entry(&self, key: &[u8], value: &[u8]) -> Result<TensorEntry> {
         TensorEntry::decode(value, self.header.num_shards).map_err(|reason| FormatError::CorruptEntry {

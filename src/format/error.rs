@@ -42,6 +42,14 @@ pub enum FormatError {
     #[error("{path}: corrupt data for key {key:?}: {reason}")]
     CorruptData { path: PathBuf, key: String, reason: String },
 
+    /// The tensor's dtype has no fixed element size (strings, variants) or cannot be read here.
+    #[error("{path}: tensor {key:?} has dtype {dtype}, which cannot be read as fixed-size values")]
+    UnsupportedDtype { path: PathBuf, key: String, dtype: String },
+
+    /// The caller's buffer cannot hold the tensor.
+    #[error("the buffer for tensor {key:?} holds {given} bytes but the tensor needs {needed}")]
+    BufferTooSmall { key: String, needed: u64, given: u64 },
+
     /// The bundle has no entry with this key.
     #[error("{path}: no tensor with key {key:?}")]
     KeyNotFound { path: PathBuf, key: String },

@@ -45,6 +45,17 @@ pub struct ObjectGraph {
     /// For each node, the (parent, reference index) through which the breadth-first walk first
     /// reached it: the last step of its path.
     parents: Vec<(u32, u32)>,
+    /// Slot variables by the variable they belong to: `variable_slots[variable_slot_start[v]..
+    /// variable_slot_start[v + 1]]` are (optimizer node, index into its slot_variables).
+    variable_slot_start: Vec<usize>,
+    variable_slots: Vec<(u32, u32)>,
+}
+
+/// One optimizer slot of a variable: which optimizer node recorded it, and the slot.
+#[derive(Clone, Copy, Debug)]
+pub struct VariableSlot<'g> {
+    pub optimizer_node_id: u32,
+    pub slot: &'g SlotVariable,
 }
 
 impl ObjectGraph {
@@ -91,7 +102,8 @@ impl ObjectGraph {
         }
         let (child_start, child_slots) = dictionary_children(&nodes);
         let (descendants, parents) = breadth_first(&nodes);
-        Ok(ObjectGraph { nodes, child_start, child_slots, descendants, parents })
+        let (variable_slot_start, variable_slots) = slots_by_variable(&nodes);
+        Ok(ObjectGraph { nodes, child_start, child_slots, descendants, parents, variable_slot_start, variable_slots })
     }
 
     /// Number of nodes; ids run from 0 (the root) to `num_nodes() - 1`.
@@ -150,6 +162,17 @@ impl ObjectGraph {
     /// The optimizer slot variables recorded on this node (legacy Keras optimizers).
     pub fn slot_variables(&self, node_id: u32) -> Result<&[SlotVariable]> {
         Ok(&self.node(node_id)?.slot_variables)
+    }
+
+    /// The optimizer slots of a variable node, from every optimizer that recorded one for it
+    /// (in node order, then slot order): what a program needs to restore optimizer state.
+    pub fn variable_slots(&self, node_id: u32) -> Result<impl ExactSizeIterator<Item = VariableSlot<'_>> + '_> {
+        self.node(node_id)?;
+        let range = self.variable_slot_start[node_id as usize]..self.variable_slot_start[node_id as usize + 1];
+        Ok(self.variable_slots[range].iter().map(|&(optimizer, index)| VariableSlot {
+            optimizer_node_id: optimizer,
+            slot: &self.nodes[optimizer as usize].slot_variables[index as usize],
+        }))
     }
 
     /// The saver registered for this node, if any.
@@ -216,6 +239,29 @@ fn dictionary_children(nodes: &[TrackableObject]) -> (Vec<usize>, Vec<ChildSlot>
     }
     child_start.push(slots.len());
     (child_start, slots)
+}
+
+/// Groups every node's slot variable references by the variable they belong to.
+fn slots_by_variable(nodes: &[TrackableObject]) -> (Vec<usize>, Vec<(u32, u32)>) {
+    let mut counts = vec![0usize; nodes.len() + 1];
+    for node in nodes {
+        for slot in &node.slot_variables {
+            counts[slot.original_variable_node_id as usize + 1] += 1;
+        }
+    }
+    for index in 1..counts.len() {
+        counts[index] += counts[index - 1];
+    }
+    let mut next = counts.clone();
+    let mut slots = vec![(0u32, 0u32); counts[nodes.len()]];
+    for (optimizer, node) in nodes.iter().enumerate() {
+        for (index, slot) in node.slot_variables.iter().enumerate() {
+            let at = &mut next[slot.original_variable_node_id as usize];
+            slots[*at] = (optimizer as u32, index as u32);
+            *at += 1;
+        }
+    }
+    (counts, slots)
 }
 
 /// TensorFlow's breadth-first walk from node 0 over every reference in order, recording the

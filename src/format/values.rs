@@ -1,0 +1,269 @@
+//! Tensor values: read into a caller's buffer (checked size, verified crc32c, host byte order,
+//! partitioned tensors assembled from their slices), or borrowed from the mapped shard.
+
+use super::bundle::Bundle;
+use super::crc;
+use super::entry::{dtype_name, element_size, SliceExtent, TensorEntry};
+use super::error::{FormatError, Result};
+use super::slice_key::slice_key;
+use super::{DataType, Endianness};
+
+/// Partitions with more slices than this are refused rather than checked pairwise.
+const MAX_SLICES: usize = 4096;
+
+/// Whether stored checksums are verified when reading values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    /// Verify every checksum (the default).
+    Checksums,
+    /// Trust the bytes: for callers that read the same tensor repeatedly.
+    Skip,
+}
+
+/// Bytes per byte-swapped unit: a complex number swaps each component on its own.
+fn swap_width(dtype: DataType) -> u64 {
+    match dtype {
+        DataType::DtComplex64 => 4,
+        DataType::DtComplex128 => 8,
+        other => element_size(other).unwrap_or(1),
+    }
+}
+
+impl Bundle {
+    fn key_text(key: &[u8]) -> String {
+        String::from_utf8_lossy(key).into_owned()
+    }
+
+    /// Bytes a full read of this entry produces: elements times element size. Strings,
+    /// variants and other variable-size dtypes are `UnsupportedDtype` here.
+    pub fn value_size(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
+        let width = element_size(entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
+            path: self.table().path().to_path_buf(),
+            key: Self::key_text(key),
+            dtype: dtype_name(entry.dtype).into(),
+        })?;
+        Ok(entry.num_elements() * width) // cannot overflow: checked when the entry was decoded
+    }
+
+    /// Checks the stored crc32c of an unsliced entry's bytes.
+    fn verify(&self, key: &[u8], entry: &TensorEntry, stored: &[u8]) -> Result<()> {
+        let computed = crc::crc32c(stored);
+        if computed != crc::unmask(entry.masked_crc32c) {
+            return Err(FormatError::ChecksumMismatch {
+                path: self.shard_path(entry.shard_id),
+                what: format!("tensor {:?}", Self::key_text(key)),
+                stored: crc::unmask(entry.masked_crc32c),
+                computed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored bytes of a numeric tensor, without a copy. Only where no conversion is needed:
+    /// an unsliced tensor of a fixed-size dtype, in a bundle of the host's byte order (or of
+    /// single-byte elements). With `Verify::Checksums` the crc32c (and bool bytes) are checked,
+    /// which reads every byte once; with `Verify::Skip` the cost does not depend on the size.
+    pub fn borrow_value(&self, key: &[u8], entry: &TensorEntry, verify: Verify) -> Result<&[u8]> {
+        self.value_size(key, entry)?;
+        let unsupported = |reason: &str| FormatError::Unsupported {
+            path: self.table().path().to_path_buf(),
+            reason: format!("tensor {:?} cannot be borrowed: {reason}; read it into a buffer", Self::key_text(key)),
+        };
+        if !entry.slices.is_empty() {
+            return Err(unsupported("it is partitioned into slices"));
+        }
+        if swap_width(entry.dtype) > 1 && self.header().endianness != host_endianness() {
+            return Err(unsupported("its bytes are in the other byte order"));
+        }
+        let stored = self.stored_bytes(key, entry)?;
+        if verify == Verify::Checksums {
+            self.verify(key, entry, stored)?;
+            self.check_bools(key, entry, stored)?;
+        }
+        Ok(stored)
+    }
+
+    /// Reads a numeric tensor into `out`, which must hold at least [`Bundle::value_size`] bytes;
+    /// exactly that many are written, in the host's byte order. Partitioned tensors are
+    /// assembled from their slices, wherever (in whichever shard) each lives.
+    pub fn read_value(&self, key: &[u8], entry: &TensorEntry, out: &mut [u8], verify: Verify) -> Result<()> {
+        let size = self.value_size(key, entry)?;
+        let given = out.len() as u64;
+        let out = out.get_mut(..size as usize).ok_or_else(|| FormatError::BufferTooSmall {
+            key: Self::key_text(key),
+            needed: size,
+            given,
+        })?;
+        if entry.slices.is_empty() {
+            let stored = self.stored_bytes(key, entry)?;
+            if verify == Verify::Checksums {
+                self.verify(key, entry, stored)?;
+            }
+            out.copy_from_slice(stored);
+        } else {
+            self.assemble(key, entry, out, verify)?;
+        }
+        if self.header().endianness != host_endianness() {
+            let width = swap_width(entry.dtype) as usize;
+            if width > 1 {
+                out.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+            }
+        }
+        if verify == Verify::Checksums {
+            self.check_bools(key, entry, out)?;
+        }
+        Ok(())
+    }
+
+    /// A bool is one byte, 0 or 1; anything else is damage, not `true`.
+    fn check_bools(&self, key: &[u8], entry: &TensorEntry, bytes: &[u8]) -> Result<()> {
+        if entry.dtype == DataType::DtBool {
+            if let Some(at) = bytes.iter().position(|&byte| byte > 1) {
+                return Err(FormatError::CorruptData {
+                    path: self.shard_path(entry.shard_id),
+                    key: Self::key_text(key),
+                    reason: format!("bool element {at} is {:#04x}, neither 0 nor 1", bytes[at]),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies every slice of a partitioned tensor into its place in `out`, after checking that
+    /// the slices cover the tensor exactly once.
+    fn assemble(&self, key: &[u8], entry: &TensorEntry, out: &mut [u8], verify: Verify) -> Result<()> {
+        let corrupt = |reason: String| FormatError::CorruptEntry {
+            path: self.table().path().to_path_buf(),
+            key: Self::key_text(key),
+            reason,
+        };
+        if entry.slices.len() > MAX_SLICES {
+            return Err(corrupt(format!("{} slices (at most {MAX_SLICES} are read)", entry.slices.len())));
+        }
+        let boxes: Vec<Vec<(u64, u64)>> = entry.slices.iter().map(|slice| slice_box(slice, &entry.shape)).collect();
+        let volume: u64 = boxes.iter().map(|b| b.iter().map(|&(_, length)| length).product::<u64>()).sum();
+        if volume != entry.num_elements() || !pairwise_disjoint(&boxes) {
+            return Err(corrupt("its slices do not cover the tensor exactly once".into()));
+        }
+        let width = element_size(entry.dtype).expect("checked by value_size");
+        for (extents, slice_box) in entry.slices.iter().zip(&boxes) {
+            let slice_name = slice_key(key, extents);
+            let slice = self.entry(&slice_name)?.ok_or_else(|| corrupt(format!("slice {slice_box:?} is missing")))?;
+            let lengths: Vec<u64> = slice_box.iter().map(|&(_, length)| length).collect();
+            if slice.dtype != entry.dtype || slice.shape != lengths || !slice.slices.is_empty() {
+                return Err(corrupt(format!("slice {slice_box:?} is stored with another dtype or shape")));
+            }
+            let stored = self.stored_bytes(&slice_name, &slice)?;
+            if verify == Verify::Checksums {
+                self.verify(&slice_name, &slice, stored)?;
+            }
+            copy_box(stored, out, &entry.shape, slice_box, width as usize);
+        }
+        Ok(())
+    }
+
+    /// The elements of a DT_STRING tensor, borrowed from the shard, both checksums verified.
+    pub fn read_string_values(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<&[u8]>> {
+        if entry.dtype != DataType::DtString {
+            return Err(FormatError::UnsupportedDtype {
+                path: self.table().path().to_path_buf(),
+                key: Self::key_text(key),
+                dtype: format!("{} (not a string tensor)", dtype_name(entry.dtype)),
+            });
+        }
+        if !entry.slices.is_empty() {
+            return Err(FormatError::Unsupported {
+                path: self.table().path().to_path_buf(),
+                reason: format!("string tensor {:?} is partitioned into slices", Self::key_text(key)),
+            });
+        }
+        self.read_strings(key, entry)
+    }
+}
+
+/// The byte order of this machine.
+pub fn host_endianness() -> Endianness {
+    if cfg!(target_endian = "big") {
+        Endianness::Big
+    } else {
+        Endianness::Little
+    }
+}
+
+/// (start, length) per dimension, with "the whole dimension" resolved.
+fn slice_box(extents: &[SliceExtent], shape: &[u64]) -> Vec<(u64, u64)> {
+    extents.iter().zip(shape).map(|(extent, &dim)| (extent.start, extent.length.unwrap_or(dim))).collect()
+}
+
+fn pairwise_disjoint(boxes: &[Vec<(u64, u64)>]) -> bool {
+    boxes.iter().enumerate().all(|(i, a)| {
+        boxes[i + 1..].iter().all(|b| {
+            a.iter().zip(b).any(|(&(start_a, len_a), &(start_b, len_b))| start_a + len_a <= start_b || start_b + len_b <= start_a)
+        })
+    })
+}
+
+/// Copies a row-major slice (`source`) into its box of the row-major tensor `out`, in runs as
+/// long as the trailing whole dimensions allow.
+fn copy_box(source: &[u8], out: &mut [u8], shape: &[u64], slice_box: &[(u64, u64)], width: usize) {
+    let rank = shape.len();
+    if rank == 0 {
+        out.copy_from_slice(&source[..out.len()]);
+        return;
+    }
+    // Dimensions after `inner` are whole in the slice: one run spans them and `inner`'s length.
+    let mut inner = rank - 1;
+    while inner > 0 && slice_box[inner] == (0, shape[inner]) {
+        inner -= 1;
+    }
+    let trailing: u64 = shape[inner + 1..].iter().product();
+    let run = (slice_box[inner].1 * trailing) as usize * width;
+    if run == 0 {
+        return;
+    }
+    // Row-major strides of the full tensor, in elements.
+    let mut strides = vec![1u64; rank];
+    for dim in (0..rank - 1).rev() {
+        strides[dim] = strides[dim + 1] * shape[dim + 1];
+    }
+    let mut index = vec![0u64; inner]; // odometer over the outer dimensions of the slice
+    for chunk in source.chunks_exact(run) {
+        let mut element = slice_box[inner].0 * strides[inner];
+        for (dim, &i) in index.iter().enumerate() {
+            element += (slice_box[dim].0 + i) * strides[dim];
+        }
+        let at = element as usize * width;
+        out[at..at + run].copy_from_slice(chunk);
+        for dim in (0..inner).rev() {
+            index[dim] += 1;
+            if index[dim] < slice_box[dim].1 {
+                break;
+            }
+            index[dim] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_land_where_row_major_order_puts_them() {
+        // A 3x4 tensor of u8 built from a 2x2 corner box and the rest.
+        let shape = [3u64, 4];
+        let mut out = vec![0u8; 12];
+        copy_box(&[1, 2, 3, 4], &mut out, &shape, &[(1, 2), (2, 2)], 1);
+        assert_eq!(out, [0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4]);
+        // Whole trailing dimensions make one run.
+        let mut out = vec![0u8; 12];
+        copy_box(&[9; 8], &mut out, &shape, &[(1, 2), (0, 4)], 1);
+        assert_eq!(out, [0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]);
+    }
+
+    #[test]
+    fn overlaps_are_detected() {
+        assert!(pairwise_disjoint(&[vec![(0, 2), (0, 4)], vec![(2, 1), (0, 4)]]));
+        assert!(!pairwise_disjoint(&[vec![(0, 2), (0, 4)], vec![(1, 1), (3, 1)]]));
+    }
+}
