@@ -29,6 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
+#define CKVIEW_READ_SKIP_CHECKSUMS 1
+
 // A protobuf optional bool: unset, false or true.
 typedef enum {
   CKVIEW_UNSET = 0,
@@ -76,9 +79,14 @@ typedef enum {
   CKVIEW_NODE_UNREACHABLE = 17,
   // The caller's children callback returned nonzero; `ckview_error_callback_code` gives the value.
   CKVIEW_CALLBACK_FAILED = 18,
+  // The tensor's dtype has no fixed element size (strings, variants) or is not readable as asked.
+  CKVIEW_UNSUPPORTED_DTYPE = 19,
   // A bug in ckview (a caught panic). Please report it with the message.
   CKVIEW_INTERNAL_ERROR = 255,
 } ckview_status;
+
+// An open bundle. Data shards are mapped on first use and stay mapped until the bundle drops.
+typedef struct Bundle Bundle;
 
 // Receives the children of one live object; valid only during the callback it is passed to.
 typedef struct ckview_child_sink ckview_child_sink;
@@ -88,6 +96,17 @@ typedef struct ckview_comparison ckview_comparison;
 
 // An error returned through an `error_out` parameter: its status and a readable message.
 typedef struct ckview_error ckview_error;
+
+// The elements of a string tensor, borrowed from the reader's mapped file. Opaque; free with
+// `ckview_string_list_free`, before the reader.
+typedef struct ckview_string_list ckview_string_list;
+
+// One tensor's key and metadata. Opaque; free with `ckview_tensor_free` (unless borrowed from
+// a `ckview_tensor_list`). Valid only while its reader (or view) is open.
+typedef struct ckview_tensor ckview_tensor;
+
+// Every tensor of a bundle, in key order. Opaque; free with `ckview_tensor_list_free`.
+typedef struct ckview_tensor_list ckview_tensor_list;
 
 // An open checkpoint and its object graph. Opaque; free with `ckview_view_free`.
 typedef struct ckview_view ckview_view;
@@ -129,6 +148,24 @@ typedef struct {
   // The other object reached later under the same node.
   uint64_t other_object;
 } ckview_conflict;
+
+// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
+// from a view with `ckview_view_reader`).
+typedef Bundle ckview_reader;
+
+// One dimension of a stored slice: `length` is -1 for "the whole dimension".
+typedef struct {
+  uint64_t start;
+  int64_t length;
+} ckview_slice_extent;
+
+// A variable's optimizer slot: its name (`m`, `v`, `momentum`), the optimizer node that
+// recorded it, and the node of the slot variable, whose attributes hold its tensor.
+typedef struct {
+  ckview_str slot_name;
+  uint32_t optimizer_node_id;
+  uint32_t slot_node_id;
+} ckview_variable_slot;
 
 // One entry of a node's children: the local name and the child's node id.
 typedef struct {
@@ -260,6 +297,134 @@ void ckview_error_free(ckview_error *error);
 // The name of a status as a static NUL-terminated string (`"CKVIEW_OK"`, ...); `"unknown status"`
 // for a number that is not a status. Never NULL; the string must not be freed.
 const char *ckview_status_name(int status);
+
+// Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
+// reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
+// checkpoints open too.
+ckview_status ckview_reader_open(const char *save_path,
+                                 ckview_reader **reader_out,
+                                 ckview_error **error_out);
+
+// Frees a reader from `ckview_reader_open`. NULL is accepted. Never pass a borrowed reader.
+void ckview_reader_free(ckview_reader *reader);
+
+// The reader of a view's bundle, borrowed: valid until the view is freed; do not free it.
+ckview_status ckview_view_reader(const ckview_view *view, const ckview_reader **reader_out);
+
+// Looks up the tensor stored under the `key_len` bytes of `key`: `CKVIEW_KEY_NOT_FOUND` when
+// there is none. Reads one index block, not the whole index.
+ckview_status ckview_reader_find(const ckview_reader *reader,
+                                 const char *key,
+                                 size_t key_len,
+                                 ckview_tensor **tensor_out,
+                                 ckview_error **error_out);
+
+// Lists every tensor in key order, as `tf.train.list_variables` does (the header and the
+// per-slice keys of partitioned tensors are left out). Reads the whole index.
+ckview_status ckview_reader_list(const ckview_reader *reader,
+                                 ckview_tensor_list **list_out,
+                                 ckview_error **error_out);
+
+// The number of tensors in a list.
+ckview_status ckview_tensor_list_count(const ckview_tensor_list *list, size_t *count_out);
+
+// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
+ckview_status ckview_tensor_list_get(const ckview_tensor_list *list,
+                                     size_t index,
+                                     const ckview_tensor **tensor_out);
+
+// Frees a tensor list and the tensors borrowed from it. NULL is accepted.
+void ckview_tensor_list_free(ckview_tensor_list *list);
+
+// Frees a tensor from `ckview_reader_find`. NULL is accepted. Never pass one from a list.
+void ckview_tensor_free(ckview_tensor *tensor);
+
+// The tensor's key, borrowed from the tensor.
+ckview_status ckview_tensor_key(const ckview_tensor *tensor, ckview_str *key_out);
+
+// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
+ckview_status ckview_tensor_dtype(const ckview_tensor *tensor, int32_t *dtype_out);
+
+// TensorFlow's name of a `DataType` number (`"float32"`, `"bfloat16"`, `"string"`), static and
+// NUL-terminated; `"unknown"` for a number that is not a dtype.
+const char *ckview_dtype_name(int32_t dtype);
+
+// The tensor's shape: `*rank_out` dimensions at `*dims_out`, borrowed from the tensor (for a
+// scalar, rank 0, `*dims_out` must not be read).
+ckview_status ckview_tensor_shape(const ckview_tensor *tensor,
+                                  const uint64_t **dims_out,
+                                  size_t *rank_out);
+
+// The number of elements (1 for a scalar).
+ckview_status ckview_tensor_num_elements(const ckview_tensor *tensor, uint64_t *count_out);
+
+// The tensor's size in bytes: for a fixed-size dtype, exactly what `ckview_tensor_read`
+// writes (elements times element size, also for a partitioned tensor); for strings and
+// variants, the bytes stored.
+ckview_status ckview_tensor_size_bytes(const ckview_tensor *tensor, uint64_t *size_out);
+
+// The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose
+// slices each have their own).
+ckview_status ckview_tensor_shard(const ckview_tensor *tensor, uint32_t *shard_out);
+
+// The number of stored slices of a partitioned tensor (0 for a tensor stored whole).
+ckview_status ckview_tensor_slice_count(const ckview_tensor *tensor, size_t *count_out);
+
+// The `index`-th slice: one extent per dimension (`*rank_out` of them), borrowed from the tensor.
+ckview_status ckview_tensor_slice(const ckview_tensor *tensor,
+                                  size_t index,
+                                  const ckview_slice_extent **extents_out,
+                                  size_t *rank_out);
+
+// Reads a fixed-size tensor into `buffer`, which must hold at least `ckview_tensor_size_bytes`
+// bytes (`CKVIEW_BUFFER_TOO_SMALL` otherwise); exactly that many are written, row-major, in the
+// host's byte order, with partitioned tensors assembled. The crc32c of every stored byte is
+// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS`. Strings and variants:
+// `CKVIEW_UNSUPPORTED_DTYPE`.
+ckview_status ckview_tensor_read(const ckview_tensor *tensor,
+                                 void *buffer,
+                                 size_t buffer_len,
+                                 uint32_t flags,
+                                 ckview_error **error_out);
+
+// The tensor's stored bytes without a copy: `*data_out` points into the memory-mapped shard and
+// stays valid while the reader (or view) is open. Only for an unsliced fixed-size tensor whose
+// bytes need no conversion (same byte order as the host, or one-byte elements); otherwise
+// `CKVIEW_UNSUPPORTED` and the caller reads it instead. Verifying (flags 0) reads every byte
+// once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same for any size.
+ckview_status ckview_tensor_borrow(const ckview_tensor *tensor,
+                                   const void **data_out,
+                                   size_t *len_out,
+                                   uint32_t flags,
+                                   ckview_error **error_out);
+
+// The elements of a DT_STRING tensor, row-major, both of its checksums verified.
+ckview_status ckview_tensor_read_strings(const ckview_tensor *tensor,
+                                         ckview_string_list **list_out,
+                                         ckview_error **error_out);
+
+// The number of strings in a list.
+ckview_status ckview_string_list_count(const ckview_string_list *list, size_t *count_out);
+
+// The `index`-th string (any bytes, not NUL-terminated), borrowed from the reader.
+ckview_status ckview_string_list_get(const ckview_string_list *list,
+                                     size_t index,
+                                     ckview_str *string_out);
+
+// Frees a string list. NULL is accepted.
+void ckview_string_list_free(ckview_string_list *list);
+
+// The number of optimizer slots recorded for the variable `node_id` (legacy Keras optimizers).
+ckview_status ckview_view_variable_slot_count(const ckview_view *view,
+                                              uint32_t node_id,
+                                              size_t *count_out);
+
+// The `index`-th optimizer slot of the variable `node_id`; read its tensor through the slot
+// node's attributes.
+ckview_status ckview_view_variable_slot(const ckview_view *view,
+                                        uint32_t node_id,
+                                        size_t index,
+                                        ckview_variable_slot *slot_out);
 
 // Opens the checkpoint `save_path` leads to and loads its object graph.
 //

@@ -71,6 +71,13 @@ fn expected_dump(golden: &Value) -> String {
             let saver = Value::Object(saver.clone());
             writeln!(text, "saver {node} {} {}", field(&saver, "name"), field(&saver, "object_name")).unwrap();
         }
+        for (optimizer, other) in golden["nodes"].as_array().unwrap().iter().enumerate() {
+            for s in other["slot_variables"].as_array().unwrap() {
+                if s["original_variable_node_id"].as_u64() == Some(node as u64) {
+                    writeln!(text, "varslot {node} {} {optimizer} {}", field(s, "slot_name"), s["slot_variable_node_id"]).unwrap();
+                }
+            }
+        }
         let flag = match record["has_checkpoint_values"].as_bool() {
             None => "unset",
             Some(true) => "true",
@@ -159,4 +166,44 @@ fn match_and_diff_through_c_equal_tensorflow() {
             }
         }
     }
+}
+
+/// What `tests/c/dump_tensors.c` must print, from TensorFlow's `list_variables`, dtypes and values.
+fn expected_tensor_dump(golden: &Value) -> String {
+    let mut text = String::new();
+    for pair in golden["variables"].as_array().unwrap() {
+        let key = pair[0].as_str().unwrap();
+        let dims: Vec<String> = pair[1].as_array().unwrap().iter().map(Value::to_string).collect();
+        writeln!(text, "key {key} {} [{}]", golden["dtypes"][key].as_str().unwrap(), dims.join(",")).unwrap();
+    }
+    for pair in golden["variables"].as_array().unwrap() {
+        let key = pair[0].as_str().unwrap();
+        let Some(tensor) = golden["tensors"].get(key) else { continue };
+        match tensor.get("strings_hex") {
+            Some(strings) => {
+                let words: Vec<&str> = strings.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).map(|s| if s.is_empty() { "-" } else { s }).collect();
+                writeln!(text, "strings {key}{}", words.iter().map(|w| format!(" {w}")).collect::<String>()).unwrap();
+            }
+            None => {
+                let hex = tensor["hex"].as_str().unwrap();
+                writeln!(text, "value {key} {}", if hex.is_empty() { "-" } else { hex }).unwrap();
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn every_tensor_read_through_c_equals_tensorflow() {
+    let mut compared = 0;
+    for instrument in BOTH {
+        let exe = compile("dump_tensors", &[root().join("tests/c/dump_tensors.c")], false, instrument);
+        for name in fixture_names() {
+            let golden = golden(&name);
+            let output = run(&exe, &[&prefix(&name)], instrument);
+            assert_eq!(String::from_utf8_lossy(&output.stdout), expected_tensor_dump(&golden), "{name} ({instrument:?})");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20);
 }

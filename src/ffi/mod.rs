@@ -13,6 +13,7 @@ mod compare;
 mod error;
 mod guard;
 mod status;
+mod tensor;
 mod view;
 
 use std::ffi::c_char;
@@ -22,6 +23,7 @@ use error::report;
 pub use compare::*;
 pub use error::*;
 pub use status::*;
+pub use tensor::*;
 pub use view::*;
 
 /// A string borrowed from the library: `len` bytes of UTF-8 at `ptr`, not NUL-terminated

@@ -1,5 +1,7 @@
 //! `BundleEntryProto`, decoded and checked against the reader checklist of FORMAT.md.
 
+use std::ffi::CStr;
+
 use prost::Message;
 
 use super::proto::{BundleEntryProto, DataType};
@@ -24,39 +26,44 @@ pub fn element_size(dtype: DataType) -> Option<u64> {
 
 /// TensorFlow's Python name of a dtype (`tf.DType.name`): `float32`, `bfloat16`, `string`, ...
 pub fn dtype_name(dtype: DataType) -> &'static str {
+    dtype_c_name(dtype).to_str().expect("dtype names are ASCII")
+}
+
+/// [`dtype_name`] as a static NUL-terminated string, for the C ABI.
+pub fn dtype_c_name(dtype: DataType) -> &'static CStr {
     use DataType::*;
     match dtype {
-        DtInvalid => "invalid",
-        DtFloat => "float32",
-        DtDouble => "float64",
-        DtInt32 => "int32",
-        DtUint8 => "uint8",
-        DtInt16 => "int16",
-        DtInt8 => "int8",
-        DtString => "string",
-        DtComplex64 => "complex64",
-        DtInt64 => "int64",
-        DtBool => "bool",
-        DtQint8 => "qint8",
-        DtQuint8 => "quint8",
-        DtQint32 => "qint32",
-        DtBfloat16 => "bfloat16",
-        DtQint16 => "qint16",
-        DtQuint16 => "quint16",
-        DtUint16 => "uint16",
-        DtComplex128 => "complex128",
-        DtHalf => "float16",
-        DtResource => "resource",
-        DtVariant => "variant",
-        DtUint32 => "uint32",
-        DtUint64 => "uint64",
-        DtFloat8E5m2 => "float8_e5m2",
-        DtFloat8E4m3fn => "float8_e4m3fn",
-        DtFloat8E4m3fnuz => "float8_e4m3fnuz",
-        DtFloat8E4m3b11fnuz => "float8_e4m3b11fnuz",
-        DtFloat8E5m2fnuz => "float8_e5m2fnuz",
-        DtInt4 => "int4",
-        DtUint4 => "uint4",
+        DtInvalid => c"invalid",
+        DtFloat => c"float32",
+        DtDouble => c"float64",
+        DtInt32 => c"int32",
+        DtUint8 => c"uint8",
+        DtInt16 => c"int16",
+        DtInt8 => c"int8",
+        DtString => c"string",
+        DtComplex64 => c"complex64",
+        DtInt64 => c"int64",
+        DtBool => c"bool",
+        DtQint8 => c"qint8",
+        DtQuint8 => c"quint8",
+        DtQint32 => c"qint32",
+        DtBfloat16 => c"bfloat16",
+        DtQint16 => c"qint16",
+        DtQuint16 => c"quint16",
+        DtUint16 => c"uint16",
+        DtComplex128 => c"complex128",
+        DtHalf => c"float16",
+        DtResource => c"resource",
+        DtVariant => c"variant",
+        DtUint32 => c"uint32",
+        DtUint64 => c"uint64",
+        DtFloat8E5m2 => c"float8_e5m2",
+        DtFloat8E4m3fn => c"float8_e4m3fn",
+        DtFloat8E4m3fnuz => c"float8_e4m3fnuz",
+        DtFloat8E4m3b11fnuz => c"float8_e4m3b11fnuz",
+        DtFloat8E5m2fnuz => c"float8_e5m2fnuz",
+        DtInt4 => c"int4",
+        DtUint4 => c"uint4",
     }
 }
 

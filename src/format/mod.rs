@@ -24,7 +24,7 @@ pub mod proto {
 }
 
 pub use bundle::{Bundle, BundleHeader, Endianness};
-pub use entry::{dtype_name, element_size, SliceExtent, TensorEntry};
+pub use entry::{dtype_c_name, dtype_name, element_size, SliceExtent, TensorEntry};
 pub use error::{FormatError, Result};
 pub use proto::DataType;
 pub use values::{host_endianness, Verify};

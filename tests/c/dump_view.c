@@ -7,6 +7,7 @@
  *   attribute NODE NAME FULL_NAME KEY
  *   slot NODE ORIGINAL NAME SLOT
  *   saver NODE NAME OBJECT_NAME
+ *   varslot NODE SLOT_NAME OPTIMIZER SLOT_NODE   (the optimizer slots of a variable)
  *   flag NODE unset|false|true
  */
 #include <stdio.h>
@@ -88,6 +89,15 @@ int main(int argc, char **argv) {
       print_str(saver.name);
       print_str(saver.object_name);
       printf("\n");
+    }
+    size_t variable_slots = 0;
+    MUST(ckview_view_variable_slot_count(view, node, &variable_slots));
+    for (size_t i = 0; i < variable_slots; i++) {
+      ckview_variable_slot slot;
+      MUST(ckview_view_variable_slot(view, node, i, &slot));
+      printf("varslot %u", node);
+      print_str(slot.slot_name);
+      printf(" %u %u\n", slot.optimizer_node_id, slot.slot_node_id);
     }
     ckview_optional_bool flag;
     MUST(ckview_view_has_checkpoint_values(view, node, &flag));

@@ -1,0 +1,498 @@
+//! `ckview_reader` and `ckview_tensor`: the keys of a bundle, their metadata and their values.
+//!
+//! A reader reads any V2 bundle, TF1 name-based checkpoints included. A view has one too
+//! (`ckview_view_reader`). Tensor handles point into their reader: free them before it.
+
+use std::ffi::{c_char, c_void, CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::ptr::null_mut;
+
+use super::error::{ckview_error, report};
+use super::guard::{guard, guard_value};
+use super::status::ckview_status::{self, *};
+use super::view::ckview_view;
+use super::ckview_str;
+use crate::format::{dtype_c_name, Bundle, DataType, FormatError, TensorEntry, Verify};
+
+/// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
+pub const CKVIEW_READ_SKIP_CHECKSUMS: u32 = 1;
+
+/// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
+/// from a view with `ckview_view_reader`).
+#[repr(transparent)]
+pub struct ckview_reader {
+    bundle: Bundle,
+}
+
+/// One tensor's key and metadata. Opaque; free with `ckview_tensor_free` (unless borrowed from
+/// a `ckview_tensor_list`). Valid only while its reader (or view) is open.
+pub struct ckview_tensor {
+    bundle: *const Bundle,
+    key: Vec<u8>,
+    entry: TensorEntry,
+    slices: Vec<Vec<ckview_slice_extent>>,
+}
+
+/// Every tensor of a bundle, in key order. Opaque; free with `ckview_tensor_list_free`.
+pub struct ckview_tensor_list {
+    tensors: Vec<ckview_tensor>,
+}
+
+/// The elements of a string tensor, borrowed from the reader's mapped file. Opaque; free with
+/// `ckview_string_list_free`, before the reader.
+pub struct ckview_string_list {
+    strings: Vec<ckview_str>,
+}
+
+/// One dimension of a stored slice: `length` is -1 for "the whole dimension".
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ckview_slice_extent {
+    pub start: u64,
+    pub length: i64,
+}
+
+/// A variable's optimizer slot: its name (`m`, `v`, `momentum`), the optimizer node that
+/// recorded it, and the node of the slot variable, whose attributes hold its tensor.
+#[repr(C)]
+pub struct ckview_variable_slot {
+    pub slot_name: ckview_str,
+    pub optimizer_node_id: u32,
+    pub slot_node_id: u32,
+}
+
+impl ckview_tensor {
+    fn new(bundle: &Bundle, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
+        let slices = entry
+            .slices
+            .iter()
+            .map(|slice| {
+                slice
+                    .iter()
+                    .map(|extent| ckview_slice_extent { start: extent.start, length: extent.length.map_or(-1, |l| l as i64) })
+                    .collect()
+            })
+            .collect();
+        ckview_tensor { bundle, key, entry, slices }
+    }
+
+    fn bundle(&self) -> &Bundle {
+        // SAFETY: tensors must be freed before their reader, by contract.
+        unsafe { &*self.bundle }
+    }
+}
+
+fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_status {
+    report(error_out, ckview_status::from(error), &error.to_string())
+}
+
+/// Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
+/// reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
+/// checkpoints open too.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_reader_open(
+    save_path: *const c_char,
+    reader_out: *mut *mut ckview_reader,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        if save_path.is_null() || reader_out.is_null() {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "save_path and reader_out must not be NULL");
+        }
+        // SAFETY: a NUL-terminated string, by contract.
+        let path = OsStr::from_bytes(unsafe { CStr::from_ptr(save_path) }.to_bytes());
+        match Bundle::open(path.as_ref()) {
+            Ok(bundle) => {
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { bundle })) };
+                CKVIEW_OK
+            }
+            Err(error) => status_of(&error, error_out),
+        }
+    })
+}
+
+/// Frees a reader from `ckview_reader_open`. NULL is accepted. Never pass a borrowed reader.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_reader_free(reader: *mut ckview_reader) {
+    if !reader.is_null() {
+        // SAFETY: from `ckview_reader_open`, freed once, by contract.
+        drop(unsafe { Box::from_raw(reader) });
+    }
+}
+
+/// The reader of a view's bundle, borrowed: valid until the view is freed; do not free it.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_view_reader(view: *const ckview_view, reader_out: *mut *const ckview_reader) -> ckview_status {
+    guard(null_mut(), || {
+        // SAFETY: NULL or a live view, by contract.
+        match (unsafe { view.as_ref() }, reader_out.is_null()) {
+            (Some(view), false) => {
+                let bundle: *const Bundle = view.view.bundle();
+                // SAFETY: `ckview_reader` is a transparent wrapper of `Bundle`; non-NULL out-param.
+                unsafe { *reader_out = bundle.cast() };
+                CKVIEW_OK
+            }
+            _ => CKVIEW_INVALID_ARGUMENT,
+        }
+    })
+}
+
+/// Looks up the tensor stored under the `key_len` bytes of `key`: `CKVIEW_KEY_NOT_FOUND` when
+/// there is none. Reads one index block, not the whole index.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_reader_find(
+    reader: *const ckview_reader,
+    key: *const c_char,
+    key_len: usize,
+    tensor_out: *mut *mut ckview_tensor,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a live reader, by contract.
+        let (Some(reader), false, false) = (unsafe { reader.as_ref() }, key.is_null() && key_len > 0, tensor_out.is_null()) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "reader, key and tensor_out must not be NULL");
+        };
+        // SAFETY: `key_len` readable bytes at `key`, by contract.
+        let key = if key_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(key.cast::<u8>(), key_len) } };
+        let bundle = &reader.bundle;
+        let found = match bundle.entry(key) {
+            Ok(Some(entry)) if !key.is_empty() => entry,
+            Ok(_) => {
+                let error = FormatError::KeyNotFound {
+                    path: bundle.table().path().to_path_buf(),
+                    key: String::from_utf8_lossy(key).into_owned(),
+                };
+                return status_of(&error, error_out);
+            }
+            Err(error) => return status_of(&error, error_out),
+        };
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { *tensor_out = Box::into_raw(Box::new(ckview_tensor::new(bundle, key.to_vec(), found))) };
+        CKVIEW_OK
+    })
+}
+
+/// Lists every tensor in key order, as `tf.train.list_variables` does (the header and the
+/// per-slice keys of partitioned tensors are left out). Reads the whole index.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_reader_list(
+    reader: *const ckview_reader,
+    list_out: *mut *mut ckview_tensor_list,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a live reader, by contract.
+        let (Some(reader), false) = (unsafe { reader.as_ref() }, list_out.is_null()) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "reader and list_out must not be NULL");
+        };
+        match reader.bundle.tensors() {
+            Ok(tensors) => {
+                let tensors = tensors.into_iter().map(|(key, entry)| ckview_tensor::new(&reader.bundle, key, entry)).collect();
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
+                CKVIEW_OK
+            }
+            Err(error) => status_of(&error, error_out),
+        }
+    })
+}
+
+/// The number of tensors in a list.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_list_count(list: *const ckview_tensor_list, count_out: *mut usize) -> ckview_status {
+    // SAFETY: NULL or a live list; out-param checked.
+    with(unsafe { list.as_ref() }, count_out, |list| Ok(list.tensors.len()))
+}
+
+/// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_list_get(
+    list: *const ckview_tensor_list,
+    index: usize,
+    tensor_out: *mut *const ckview_tensor,
+) -> ckview_status {
+    // SAFETY: NULL or a live list; out-param checked.
+    with(unsafe { list.as_ref() }, tensor_out, |list| {
+        list.tensors.get(index).map(|tensor| tensor as *const ckview_tensor).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
+    })
+}
+
+/// Frees a tensor list and the tensors borrowed from it. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_list_free(list: *mut ckview_tensor_list) {
+    if !list.is_null() {
+        // SAFETY: from `ckview_reader_list`, freed once, by contract.
+        drop(unsafe { Box::from_raw(list) });
+    }
+}
+
+/// Frees a tensor from `ckview_reader_find`. NULL is accepted. Never pass one from a list.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_free(tensor: *mut ckview_tensor) {
+    if !tensor.is_null() {
+        // SAFETY: from `ckview_reader_find`, freed once, by contract.
+        drop(unsafe { Box::from_raw(tensor) });
+    }
+}
+
+/// Runs `answer` on a non-NULL handle and writes its value to a non-NULL `out`.
+fn with<H, T>(handle: Option<&H>, out: *mut T, answer: impl FnOnce(&H) -> Result<T, ckview_status>) -> ckview_status {
+    guard(null_mut(), || {
+        let Some(handle) = handle else { return CKVIEW_INVALID_ARGUMENT };
+        if out.is_null() {
+            return CKVIEW_INVALID_ARGUMENT;
+        }
+        match answer(handle) {
+            Ok(value) => {
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { out.write(value) };
+                CKVIEW_OK
+            }
+            Err(status) => status,
+        }
+    })
+}
+
+/// The tensor's key, borrowed from the tensor.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out: *mut ckview_str) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, key_out, |t| {
+        Ok(ckview_str { ptr: if t.key.is_empty() { c"".as_ptr() } else { t.key.as_ptr().cast() }, len: t.key.len() })
+    })
+}
+
+/// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_dtype(tensor: *const ckview_tensor, dtype_out: *mut i32) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, dtype_out, |t| Ok(t.entry.dtype as i32))
+}
+
+/// TensorFlow's name of a `DataType` number (`"float32"`, `"bfloat16"`, `"string"`), static and
+/// NUL-terminated; `"unknown"` for a number that is not a dtype.
+#[no_mangle]
+pub extern "C" fn ckview_dtype_name(dtype: i32) -> *const c_char {
+    guard_value(c"unknown".as_ptr(), || DataType::try_from(dtype).map_or(c"unknown", dtype_c_name).as_ptr())
+}
+
+/// The tensor's shape: `*rank_out` dimensions at `*dims_out`, borrowed from the tensor (for a
+/// scalar, rank 0, `*dims_out` must not be read).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_shape(
+    tensor: *const ckview_tensor,
+    dims_out: *mut *const u64,
+    rank_out: *mut usize,
+) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-params checked.
+    with(unsafe { tensor.as_ref() }, dims_out, |t| {
+        if rank_out.is_null() {
+            return Err(CKVIEW_INVALID_ARGUMENT);
+        }
+        // SAFETY: non-NULL rank_out, by the check above.
+        unsafe { *rank_out = t.entry.shape.len() };
+        Ok(t.entry.shape.as_ptr())
+    })
+}
+
+/// The number of elements (1 for a scalar).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_num_elements(tensor: *const ckview_tensor, count_out: *mut u64) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, count_out, |t| Ok(t.entry.num_elements()))
+}
+
+/// The tensor's size in bytes: for a fixed-size dtype, exactly what `ckview_tensor_read`
+/// writes (elements times element size, also for a partitioned tensor); for strings and
+/// variants, the bytes stored.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_size_bytes(tensor: *const ckview_tensor, size_out: *mut u64) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, size_out, |t| Ok(t.bundle().value_size(&t.key, &t.entry).unwrap_or(t.entry.size)))
+}
+
+/// The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose
+/// slices each have their own).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_shard(tensor: *const ckview_tensor, shard_out: *mut u32) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, shard_out, |t| Ok(t.entry.shard_id))
+}
+
+/// The number of stored slices of a partitioned tensor (0 for a tensor stored whole).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_slice_count(tensor: *const ckview_tensor, count_out: *mut usize) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-param checked.
+    with(unsafe { tensor.as_ref() }, count_out, |t| Ok(t.slices.len()))
+}
+
+/// The `index`-th slice: one extent per dimension (`*rank_out` of them), borrowed from the tensor.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_slice(
+    tensor: *const ckview_tensor,
+    index: usize,
+    extents_out: *mut *const ckview_slice_extent,
+    rank_out: *mut usize,
+) -> ckview_status {
+    // SAFETY: NULL or a live tensor; out-params checked.
+    with(unsafe { tensor.as_ref() }, extents_out, |t| {
+        let slice = t.slices.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
+        if rank_out.is_null() {
+            return Err(CKVIEW_INVALID_ARGUMENT);
+        }
+        // SAFETY: non-NULL rank_out, by the check above.
+        unsafe { *rank_out = slice.len() };
+        Ok(slice.as_ptr())
+    })
+}
+
+fn verify_of(flags: u32) -> Option<Verify> {
+    match flags {
+        0 => Some(Verify::Checksums),
+        CKVIEW_READ_SKIP_CHECKSUMS => Some(Verify::Skip),
+        _ => None,
+    }
+}
+
+/// Reads a fixed-size tensor into `buffer`, which must hold at least `ckview_tensor_size_bytes`
+/// bytes (`CKVIEW_BUFFER_TOO_SMALL` otherwise); exactly that many are written, row-major, in the
+/// host's byte order, with partitioned tensors assembled. The crc32c of every stored byte is
+/// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS`. Strings and variants:
+/// `CKVIEW_UNSUPPORTED_DTYPE`.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_read(
+    tensor: *const ckview_tensor,
+    buffer: *mut c_void,
+    buffer_len: usize,
+    flags: u32,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a live tensor, by contract.
+        let (Some(tensor), Some(verify)) = (unsafe { tensor.as_ref() }, verify_of(flags)) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "tensor must not be NULL and flags must be 0 or CKVIEW_READ_SKIP_CHECKSUMS");
+        };
+        if buffer.is_null() && buffer_len > 0 {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "buffer is NULL but buffer_len is not 0");
+        }
+        // SAFETY: `buffer_len` writable bytes at `buffer`, by contract.
+        let out = if buffer_len == 0 { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_len) } };
+        match tensor.bundle().read_value(&tensor.key, &tensor.entry, out, verify) {
+            Ok(()) => CKVIEW_OK,
+            Err(error) => status_of(&error, error_out),
+        }
+    })
+}
+
+/// The tensor's stored bytes without a copy: `*data_out` points into the memory-mapped shard and
+/// stays valid while the reader (or view) is open. Only for an unsliced fixed-size tensor whose
+/// bytes need no conversion (same byte order as the host, or one-byte elements); otherwise
+/// `CKVIEW_UNSUPPORTED` and the caller reads it instead. Verifying (flags 0) reads every byte
+/// once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same for any size.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_borrow(
+    tensor: *const ckview_tensor,
+    data_out: *mut *const c_void,
+    len_out: *mut usize,
+    flags: u32,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a live tensor, by contract.
+        let (Some(tensor), Some(verify), false) = (unsafe { tensor.as_ref() }, verify_of(flags), data_out.is_null() || len_out.is_null()) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "tensor, data_out and len_out must not be NULL; flags must be 0 or CKVIEW_READ_SKIP_CHECKSUMS");
+        };
+        match tensor.bundle().borrow_value(&tensor.key, &tensor.entry, verify) {
+            Ok(bytes) => {
+                // SAFETY: both out-params are non-NULL and writable by contract.
+                unsafe {
+                    *data_out = if bytes.is_empty() { c"".as_ptr().cast() } else { bytes.as_ptr().cast() };
+                    *len_out = bytes.len();
+                }
+                CKVIEW_OK
+            }
+            Err(error) => status_of(&error, error_out),
+        }
+    })
+}
+
+/// The elements of a DT_STRING tensor, row-major, both of its checksums verified.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_read_strings(
+    tensor: *const ckview_tensor,
+    list_out: *mut *mut ckview_string_list,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a live tensor, by contract.
+        let (Some(tensor), false) = (unsafe { tensor.as_ref() }, list_out.is_null()) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "tensor and list_out must not be NULL");
+        };
+        match tensor.bundle().read_string_values(&tensor.key, &tensor.entry) {
+            Ok(values) => {
+                let strings = values
+                    .iter()
+                    .map(|value| ckview_str { ptr: if value.is_empty() { c"".as_ptr() } else { value.as_ptr().cast() }, len: value.len() })
+                    .collect();
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *list_out = Box::into_raw(Box::new(ckview_string_list { strings })) };
+                CKVIEW_OK
+            }
+            Err(error) => status_of(&error, error_out),
+        }
+    })
+}
+
+/// The number of strings in a list.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_string_list_count(list: *const ckview_string_list, count_out: *mut usize) -> ckview_status {
+    // SAFETY: NULL or a live list; out-param checked.
+    with(unsafe { list.as_ref() }, count_out, |list| Ok(list.strings.len()))
+}
+
+/// The `index`-th string (any bytes, not NUL-terminated), borrowed from the reader.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_string_list_get(list: *const ckview_string_list, index: usize, string_out: *mut ckview_str) -> ckview_status {
+    // SAFETY: NULL or a live list; out-param checked.
+    with(unsafe { list.as_ref() }, string_out, |list| list.strings.get(index).copied().ok_or(CKVIEW_INDEX_OUT_OF_RANGE))
+}
+
+/// Frees a string list. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_string_list_free(list: *mut ckview_string_list) {
+    if !list.is_null() {
+        // SAFETY: from `ckview_tensor_read_strings`, freed once, by contract.
+        drop(unsafe { Box::from_raw(list) });
+    }
+}
+
+/// The number of optimizer slots recorded for the variable `node_id` (legacy Keras optimizers).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_view_variable_slot_count(view: *const ckview_view, node_id: u32, count_out: *mut usize) -> ckview_status {
+    // SAFETY: NULL or a live view; out-param checked.
+    with(unsafe { view.as_ref() }, count_out, |view| {
+        view.view.variable_slots(node_id).map(|slots| slots.len()).map_err(|error| ckview_status::from(&error))
+    })
+}
+
+/// The `index`-th optimizer slot of the variable `node_id`; read its tensor through the slot
+/// node's attributes.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_view_variable_slot(
+    view: *const ckview_view,
+    node_id: u32,
+    index: usize,
+    slot_out: *mut ckview_variable_slot,
+) -> ckview_status {
+    // SAFETY: NULL or a live view; out-param checked.
+    with(unsafe { view.as_ref() }, slot_out, |view| {
+        let mut slots = view.view.variable_slots(node_id).map_err(|error| ckview_status::from(&error))?;
+        let slot = slots.nth(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
+        Ok(ckview_variable_slot {
+            slot_name: ckview_str::from(slot.slot.slot_name.as_str()),
+            optimizer_node_id: slot.optimizer_node_id,
+            slot_node_id: slot.slot.slot_variable_node_id as u32,
+        })
+    })
+}
