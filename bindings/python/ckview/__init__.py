@@ -10,6 +10,7 @@ else in the cargo build output of the repository this package lives in.
 
 from ._native import VERSION as __version__
 from .errors import CkviewError, NameBasedCheckpointError
+from .reader import CheckpointReader, load_checkpoint
 from .view import CheckpointView
 
-__all__ = ["CheckpointView", "CkviewError", "NameBasedCheckpointError", "__version__"]
+__all__ = ["CheckpointReader", "CheckpointView", "CkviewError", "NameBasedCheckpointError", "load_checkpoint", "__version__"]

@@ -65,6 +65,10 @@ class Conflict(ctypes.Structure):
     _fields_ = [("node_id", c_uint32), ("matched_object", c_uint64), ("other_object", c_uint64)]
 
 
+class SliceExtent(ctypes.Structure):
+    _fields_ = [("start", c_uint64), ("length", ctypes.c_int64)]
+
+
 CHILDREN_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_uint64, c_void_p)
 
 OK = 0
@@ -73,6 +77,8 @@ NODE_OUT_OF_RANGE = 14
 BUFFER_TOO_SMALL = 16
 NODE_UNREACHABLE = 17
 CALLBACK_FAILED = 18
+KEY_NOT_FOUND = 11
+READ_SKIP_CHECKSUMS = 1
 
 lib = _load()
 
@@ -101,6 +107,25 @@ _SIGNATURES = {
     "ckview_comparison_only_in_live": ([c_void_p, POINTER(POINTER(c_uint64)), POINTER(c_size_t)], c_int),
     "ckview_comparison_conflicts": ([c_void_p, POINTER(POINTER(Conflict)), POINTER(c_size_t)], c_int),
     "ckview_comparison_free": ([c_void_p], None),
+    "ckview_reader_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_reader_free": ([c_void_p], None),
+    "ckview_view_reader": ([c_void_p, POINTER(c_void_p)], c_int),
+    "ckview_reader_find": ([c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_reader_list": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_tensor_list_count": ([c_void_p, POINTER(c_size_t)], c_int),
+    "ckview_tensor_list_get": ([c_void_p, c_size_t, POINTER(c_void_p)], c_int),
+    "ckview_tensor_list_free": ([c_void_p], None),
+    "ckview_tensor_free": ([c_void_p], None),
+    "ckview_tensor_key": ([c_void_p, POINTER(Str)], c_int),
+    "ckview_tensor_dtype": ([c_void_p, POINTER(c_int32)], c_int),
+    "ckview_dtype_name": ([c_int32], c_char_p),
+    "ckview_tensor_shape": ([c_void_p, POINTER(POINTER(c_uint64)), POINTER(c_size_t)], c_int),
+    "ckview_tensor_size_bytes": ([c_void_p, POINTER(c_uint64)], c_int),
+    "ckview_tensor_read": ([c_void_p, c_void_p, c_size_t, c_uint32, POINTER(c_void_p)], c_int),
+    "ckview_tensor_read_strings": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_string_list_count": ([c_void_p, POINTER(c_size_t)], c_int),
+    "ckview_string_list_get": ([c_void_p, c_size_t, POINTER(Str)], c_int),
+    "ckview_string_list_free": ([c_void_p], None),
 }
 
 for _name, (_argtypes, _restype) in _SIGNATURES.items():

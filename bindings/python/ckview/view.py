@@ -130,6 +130,23 @@ class CheckpointView:
             items.append(convert(record))
         return items
 
+    # Tensors -------------------------------------------------------------------------------
+
+    def reader(self):
+        """A `CheckpointReader` over this view's bundle (valid while the view is open)."""
+        from .reader import CheckpointReader
+
+        handle = c_void_p()
+        raise_for(lib.ckview_view_reader(self._view(), byref(handle)))
+        return CheckpointReader(_borrowed=handle, _owner=self)
+
+    def tensor(self, node_id, attribute="VARIABLE_VALUE"):
+        """The value of a node's serialized tensor (by default a variable's value)."""
+        for record in self.attributes(node_id):
+            if record["name"] == attribute:
+                return self.reader().get_tensor(record["checkpoint_key"])
+        raise KeyError(f"node {node_id} has no attribute {attribute!r}")
+
     # Comparing with live objects ------------------------------------------------------------
 
     def match(self, obj, children=None):
