@@ -118,31 +118,28 @@ impl Matcher {
         let mut expanded = vec![false; graph.num_nodes()];
         let mut queue = VecDeque::from([(0u32, root)]);
         while let Some((node_id, object)) = queue.pop_front() {
-            let children = graph.children(node_id).expect("queued ids are valid node ids");
-            // TensorFlow lists the object's children even when the node has none to match; the
-            // answer cannot change the result, so the callback is spared.
-            if !children.is_empty() {
-                let index = matcher.cache.fetch(object, live)?;
-                for (name, child_id) in children.iter() {
-                    if child_id == 0 || expanded[child_id as usize] {
-                        continue;
+            // TensorFlow lists every matched object's children, even where the node has none to
+            // match: a callback that fails there must fail the match here too.
+            let index = matcher.cache.fetch(object, live)?;
+            for (name, child_id) in graph.children(node_id).expect("queued ids are valid node ids") {
+                if child_id == 0 || expanded[child_id as usize] {
+                    continue;
+                }
+                let Some(child) = matcher.cache.lookup(index, name.as_bytes()) else {
+                    continue;
+                };
+                match matcher.assigned[child_id as usize] {
+                    None => {
+                        matcher.assigned[child_id as usize] = Some(child);
+                        matcher.comparison.matched.push(MatchedPair { node_id: child_id, object: child });
+                        queue.push_back((child_id, child));
                     }
-                    let Some(child) = matcher.cache.lookup(index, name.as_bytes()) else {
-                        continue;
-                    };
-                    match matcher.assigned[child_id as usize] {
-                        None => {
-                            matcher.assigned[child_id as usize] = Some(child);
-                            matcher.comparison.matched.push(MatchedPair { node_id: child_id, object: child });
-                            queue.push_back((child_id, child));
-                        }
-                        Some(first) if first != child => matcher.comparison.conflicts.push(Conflict {
-                            node_id: child_id,
-                            matched_object: first,
-                            other_object: child,
-                        }),
-                        Some(_) => {}
-                    }
+                    Some(first) if first != child => matcher.comparison.conflicts.push(Conflict {
+                        node_id: child_id,
+                        matched_object: first,
+                        other_object: child,
+                    }),
+                    Some(_) => {}
                 }
             }
             expanded[node_id as usize] = true;
