@@ -487,12 +487,12 @@ pub unsafe extern "C" fn ckview_view_variable_slot(
 ) -> ckview_status {
     // SAFETY: NULL or a live view; out-param checked.
     with(unsafe { view.as_ref() }, slot_out, |view| {
-        let mut slots = view.view.variable_slots(node_id).map_err(|error| ckview_status::from(&error))?;
-        let slot = slots.nth(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
+        let slots = view.view.variable_slots(node_id).map_err(|error| ckview_status::from(&error))?;
+        let slot = slots.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
         Ok(ckview_variable_slot {
-            slot_name: ckview_str::from(slot.slot.slot_name.as_str()),
+            slot_name: ckview_str::from(slot.slot.slot_name),
             optimizer_node_id: slot.optimizer_node_id,
-            slot_node_id: slot.slot.slot_variable_node_id as u32,
+            slot_node_id: slot.slot.slot_variable_node_id,
         })
     })
 }

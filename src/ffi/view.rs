@@ -11,7 +11,7 @@ use super::error::{ckview_error, report};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
 use super::ckview_str;
-use crate::graph::GraphError;
+use crate::graph::{GraphError, Records};
 use crate::view::CheckpointView;
 
 /// An open checkpoint and its object graph. Opaque; free with `ckview_view_free`.
@@ -85,8 +85,8 @@ fn answer<T>(result: Result<T, GraphError>, out: *mut T) -> ckview_status {
     }
 }
 
-/// Picks element `index` of a list, or `CKVIEW_INDEX_OUT_OF_RANGE`.
-fn element<T>(list: Result<&[T], GraphError>, index: usize) -> Result<&T, ckview_status> {
+/// Picks element `index` of a node's list, or `CKVIEW_INDEX_OUT_OF_RANGE`.
+fn element<T>(list: Result<Records<'_, T>, GraphError>, index: usize) -> Result<T, ckview_status> {
     list.map_err(|error| ckview_status::from(&error))?.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
 }
 
@@ -170,10 +170,7 @@ pub unsafe extern "C" fn ckview_view_child(
     child_out: *mut ckview_child,
 ) -> ckview_status {
     with_view(view, |view| {
-        let picked = view.children(node_id).map_err(|error| ckview_status::from(&error)).and_then(|children| {
-            children.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
-        });
-        answer_element(picked, child_out, |(name, node_id)| ckview_child {
+        answer_element(element(view.children(node_id), index), child_out, |(name, node_id)| ckview_child {
             name: ckview_str::from(name),
             node_id,
         })
@@ -245,7 +242,7 @@ pub unsafe extern "C" fn ckview_view_attribute_count(
     node_id: u32,
     count_out: *mut usize,
 ) -> ckview_status {
-    with_view(view, |view| answer(view.attributes(node_id).map(<[_]>::len), count_out))
+    with_view(view, |view| answer(view.attributes(node_id).map(|list| list.len()), count_out))
 }
 
 /// The `index`-th attribute of `node_id`, in stored order.
@@ -258,9 +255,9 @@ pub unsafe extern "C" fn ckview_view_attribute(
 ) -> ckview_status {
     with_view(view, |view| {
         answer_element(element(view.attributes(node_id), index), attribute_out, |attribute| ckview_attribute {
-            name: ckview_str::from(attribute.name.as_str()),
-            full_name: ckview_str::from(attribute.full_name.as_str()),
-            checkpoint_key: ckview_str::from(attribute.checkpoint_key.as_str()),
+            name: ckview_str::from(attribute.name),
+            full_name: ckview_str::from(attribute.full_name),
+            checkpoint_key: ckview_str::from(attribute.checkpoint_key),
         })
     })
 }
@@ -273,7 +270,7 @@ pub unsafe extern "C" fn ckview_view_slot_variable_count(
     node_id: u32,
     count_out: *mut usize,
 ) -> ckview_status {
-    with_view(view, |view| answer(view.slot_variables(node_id).map(<[_]>::len), count_out))
+    with_view(view, |view| answer(view.slot_variables(node_id).map(|list| list.len()), count_out))
 }
 
 /// The `index`-th slot variable recorded on `node_id`. Both node ids in it are checked to be
@@ -287,9 +284,9 @@ pub unsafe extern "C" fn ckview_view_slot_variable(
 ) -> ckview_status {
     with_view(view, |view| {
         answer_element(element(view.slot_variables(node_id), index), slot_out, |slot| ckview_slot_variable {
-            original_variable_node_id: slot.original_variable_node_id as u32,
-            slot_name: ckview_str::from(slot.slot_name.as_str()),
-            slot_variable_node_id: slot.slot_variable_node_id as u32,
+            original_variable_node_id: slot.original_variable_node_id,
+            slot_name: ckview_str::from(slot.slot_name),
+            slot_variable_node_id: slot.slot_variable_node_id,
         })
     })
 }
@@ -312,8 +309,8 @@ pub unsafe extern "C" fn ckview_view_registered_saver(
             // SAFETY: `saver_out` is non-NULL and writable by contract.
             unsafe {
                 saver_out.write(ckview_registered_saver {
-                    name: ckview_str::from(saver.name.as_str()),
-                    object_name: ckview_str::from(saver.object_name.as_str()),
+                    name: ckview_str::from(saver.name),
+                    object_name: ckview_str::from(saver.object_name),
                 })
             };
         }

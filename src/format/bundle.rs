@@ -2,7 +2,7 @@
 //! (FORMAT.md sections 3-5).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use prost::Message;
 
@@ -40,7 +40,7 @@ pub struct Bundle {
     prefix: PathBuf,
     table: Table,
     header: BundleHeader,
-    shards: Vec<OnceLock<MappedFile>>,
+    shards: Vec<OnceLock<Arc<MappedFile>>>,
 }
 
 impl Bundle {
@@ -112,7 +112,7 @@ impl Bundle {
     }
 
     /// The mapped bytes of data shard `shard_id` (which `TensorEntry::decode` bounds-checked).
-    fn shard(&self, shard_id: u32) -> Result<&MappedFile> {
+    fn shard(&self, shard_id: u32) -> Result<&Arc<MappedFile>> {
         let slot = &self.shards[shard_id as usize];
         if let Some(mapped) = slot.get() {
             return Ok(mapped);
@@ -120,7 +120,7 @@ impl Bundle {
         let path = self.shard_path(shard_id);
         let mapped = MappedFile::open(&path).map_err(|source| FormatError::Io { path, source })?;
         // Another thread may have mapped it meanwhile; either copy serves.
-        Ok(slot.get_or_init(|| mapped))
+        Ok(slot.get_or_init(|| Arc::new(mapped)))
     }
 
     /// The stored bytes of an unsliced entry, bounds-checked against its shard (not verified).
@@ -141,6 +141,15 @@ impl Bundle {
         Ok(&shard[entry.offset as usize..end as usize])
     }
 
+    /// The single element of a DT_STRING scalar, verified, as bytes that stay mapped for as long
+    /// as the returned value lives, even after the bundle is dropped.
+    pub fn read_string_scalar(&self, key: &[u8], entry: &TensorEntry) -> Result<SharedBytes> {
+        let strings = self.read_strings(key, entry)?;
+        let (file, element) = (self.shard(entry.shard_id)?, strings[0]);
+        let start = element.as_ptr() as usize - file.bytes().as_ptr() as usize;
+        Ok(SharedBytes { file: Arc::clone(file), start, len: element.len() })
+    }
+
     /// The elements of a DT_STRING entry, with both checksums verified.
     pub fn read_strings(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<&[u8]>> {
         let bytes = self.stored_bytes(key, entry)?;
@@ -159,6 +168,21 @@ impl Bundle {
                 },
             },
         )
+    }
+}
+
+/// A range of a mapped data shard that keeps the mapping alive.
+#[derive(Clone, Debug)]
+pub struct SharedBytes {
+    file: Arc<MappedFile>,
+    start: usize,
+    len: usize,
+}
+
+impl SharedBytes {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.file.bytes()[self.start..self.start + self.len]
     }
 }
 

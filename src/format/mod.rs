@@ -23,7 +23,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/tensorflow.rs"));
 }
 
-pub use bundle::{Bundle, BundleHeader, Endianness};
+pub use bundle::{Bundle, BundleHeader, Endianness, SharedBytes};
 pub use entry::{dtype_c_name, dtype_name, element_size, SliceExtent, TensorEntry};
 pub use error::{FormatError, Result};
 pub use proto::DataType;

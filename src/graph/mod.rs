@@ -1,22 +1,19 @@
 //! The object graph of a TF2 checkpoint, with `tf.train.CheckpointView`'s answers:
 //! `children`, `descendants` and the dotted paths of `_descendants_with_paths`.
 //!
-//! Everything TensorFlow computes per call is computed once here, at load, into flat arrays
-//! indexed by node id, so that every query afterwards is a slice lookup.
+//! The graph is decoded in place (`decode`): names stay in the serialized bytes, which stay
+//! mapped. Everything TensorFlow computes per call is computed once here, at load, into flat
+//! arrays indexed by node id, so that every query afterwards is a slice lookup.
 
+mod decode;
 mod error;
 
 use std::collections::HashMap;
-use prost::Message;
+use std::ops::Range;
 
-use crate::format::proto::trackable_object_graph::TrackableObject;
-use crate::format::proto::{RegisteredSaver, TrackableObjectGraph};
-use crate::format::{Bundle, DataType};
+use crate::format::{Bundle, DataType, SharedBytes};
+use decode::{Decoded, Span};
 
-pub use crate::format::proto::trackable_object_graph::trackable_object::{
-    SerializedTensor as Attribute, SlotVariableReference as SlotVariable,
-};
-pub use crate::format::proto::RegisteredSaver as Saver;
 pub use error::{GraphError, Result};
 
 /// The bundle key under which tf.train.Checkpoint stores the serialized graph.
@@ -25,41 +22,68 @@ pub const OBJECT_GRAPH_KEY: &[u8] = b"_CHECKPOINTABLE_OBJECT_GRAPH";
 /// Marks "no parent" in [`ObjectGraph::parents`]: the root and unreachable nodes.
 const NO_PARENT: u32 = u32::MAX;
 
-/// One entry of `children(node_id)`: which of the node's references names it, and the child.
-#[derive(Clone, Copy, Debug)]
-struct ChildSlot {
-    /// Index into the node's `children` references, for its `local_name`.
-    reference: u32,
-    node_id: u32,
+/// A serialized tensor of a node (`SerializedTensor`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attribute<'g> {
+    /// The attribute name, e.g. `VARIABLE_VALUE`.
+    pub name: &'g str,
+    /// The name of the object it was saved from.
+    pub full_name: &'g str,
+    /// Its key in the bundle.
+    pub checkpoint_key: &'g str,
 }
 
-/// A decoded, checked object graph. Immutable once built, so it may be shared between threads.
-#[derive(Debug)]
-pub struct ObjectGraph {
-    nodes: Vec<TrackableObject>,
-    /// `children(n)` is `child_slots[child_start[n]..child_start[n + 1]]`.
-    child_start: Vec<usize>,
-    child_slots: Vec<ChildSlot>,
-    /// Node ids in `descendants()` order: breadth first from node 0, each node once.
-    descendants: Vec<u32>,
-    /// For each node, the (parent, reference index) through which the breadth-first walk first
-    /// reached it: the last step of its path.
-    parents: Vec<(u32, u32)>,
-    /// Slot variables by the variable they belong to: `variable_slots[variable_slot_start[v]..
-    /// variable_slot_start[v + 1]]` are (optimizer node, index into its slot_variables).
-    variable_slot_start: Vec<usize>,
-    variable_slots: Vec<(u32, u32)>,
+/// An optimizer slot variable recorded on an optimizer node (`SlotVariableReference`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotVariable<'g> {
+    pub original_variable_node_id: u32,
+    pub slot_name: &'g str,
+    pub slot_variable_node_id: u32,
+}
+
+/// A saver registered for a node (`RegisteredSaver`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saver<'g> {
+    pub name: &'g str,
+    pub object_name: &'g str,
 }
 
 /// One optimizer slot of a variable: which optimizer node recorded it, and the slot.
 #[derive(Clone, Copy, Debug)]
 pub struct VariableSlot<'g> {
     pub optimizer_node_id: u32,
-    pub slot: &'g SlotVariable,
+    pub slot: SlotVariable<'g>,
+}
+
+/// The serialized graph: mapped from the data shard, or owned.
+#[derive(Debug)]
+enum GraphBytes {
+    Shared(SharedBytes),
+    Owned(Box<[u8]>),
+}
+
+/// A decoded, checked object graph. Immutable once built, so it may be shared between threads.
+#[derive(Debug)]
+pub struct ObjectGraph {
+    bytes: GraphBytes,
+    decoded: Decoded,
+    /// `children(n)` is `child_slots[child_start[n]..child_start[n + 1]]`: (reference index,
+    /// child node id) in dict order.
+    child_start: Vec<u32>,
+    child_slots: Vec<(u32, u32)>,
+    /// Node ids in `descendants()` order: breadth first from node 0, each node once.
+    descendants: Vec<u32>,
+    /// For each node, the reference through which the breadth-first walk first reached it (the
+    /// last step of its path) and the node holding it.
+    parents: Vec<(u32, u32)>,
+    /// Slot variables by the variable they belong to: `variable_slots[variable_slot_start[v]..
+    /// variable_slot_start[v + 1]]` are (optimizer node, index into the slot records).
+    variable_slot_start: Vec<u32>,
+    variable_slots: Vec<(u32, u32)>,
 }
 
 impl ObjectGraph {
-    /// Reads and checks the graph stored in `bundle`.
+    /// Reads and checks the graph stored in `bundle`. The graph keeps the shard's mapping alive.
     pub fn load(bundle: &Bundle) -> Result<ObjectGraph> {
         let prefix = bundle.prefix();
         let corrupt = |reason: String| GraphError::CorruptObjectGraph { prefix: prefix.to_path_buf(), reason };
@@ -69,61 +93,70 @@ impl ObjectGraph {
         if entry.dtype != DataType::DtString || !entry.shape.is_empty() {
             return Err(corrupt(format!("its entry is not a string scalar (dtype {:?}, shape {:?})", entry.dtype, entry.shape)));
         }
-        let strings = bundle.read_strings(OBJECT_GRAPH_KEY, &entry)?;
-        ObjectGraph::decode(strings[0]).map_err(corrupt)
+        let bytes = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
+        ObjectGraph::build(GraphBytes::Shared(bytes)).map_err(corrupt)
     }
 
     /// Decodes a serialized `TrackableObjectGraph` and checks every node id in it.
     pub fn decode(serialized: &[u8]) -> std::result::Result<ObjectGraph, String> {
-        let proto = TrackableObjectGraph::decode(serialized).map_err(|error| format!("undecodable: {error}"))?;
-        ObjectGraph::from_proto(proto)
+        ObjectGraph::build(GraphBytes::Owned(serialized.into()))
     }
 
-    fn from_proto(proto: TrackableObjectGraph) -> std::result::Result<ObjectGraph, String> {
-        let nodes = proto.nodes;
-        if nodes.is_empty() {
-            return Err("it has no nodes, not even the root".into());
-        }
-        let num_nodes = u32::try_from(nodes.len()).map_err(|_| "too many nodes".to_string())?;
-        let check = |node_id: i32, what: &str, owner: usize| -> std::result::Result<u32, String> {
-            u32::try_from(node_id)
-                .ok()
-                .filter(|&id| id < num_nodes)
-                .ok_or_else(|| format!("node {owner} has {what} {node_id}, but there are {num_nodes} nodes"))
+    fn build(bytes: GraphBytes) -> std::result::Result<ObjectGraph, String> {
+        let serialized = match &bytes {
+            GraphBytes::Shared(shared) => shared.bytes(),
+            GraphBytes::Owned(owned) => owned,
         };
-        for (owner, node) in nodes.iter().enumerate() {
-            for reference in &node.children {
-                check(reference.node_id, "a child with node id", owner)?;
-            }
-            for slot in &node.slot_variables {
-                check(slot.original_variable_node_id, "a slot variable of node id", owner)?;
-                check(slot.slot_variable_node_id, "a slot variable with node id", owner)?;
-            }
-        }
-        let (child_start, child_slots) = dictionary_children(&nodes);
-        let (descendants, parents) = breadth_first(&nodes);
-        let (variable_slot_start, variable_slots) = slots_by_variable(&nodes);
-        Ok(ObjectGraph { nodes, child_start, child_slots, descendants, parents, variable_slot_start, variable_slots })
+        let decoded = decode::decode(serialized).map_err(|reason| format!("undecodable: {reason}"))?;
+        check_node_ids(&decoded)?;
+        let mut graph = ObjectGraph {
+            bytes,
+            decoded,
+            child_start: Vec::new(),
+            child_slots: Vec::new(),
+            descendants: Vec::new(),
+            parents: Vec::new(),
+            variable_slot_start: Vec::new(),
+            variable_slots: Vec::new(),
+        };
+        (graph.child_start, graph.child_slots) = graph.dictionary_children();
+        (graph.descendants, graph.parents) = graph.breadth_first();
+        (graph.variable_slot_start, graph.variable_slots) = graph.slots_by_variable();
+        Ok(graph)
+    }
+
+    fn text(&self, span: Span) -> &str {
+        let bytes = match &self.bytes {
+            GraphBytes::Shared(shared) => shared.bytes(),
+            GraphBytes::Owned(owned) => owned,
+        };
+        let piece = &bytes[span.start as usize..(span.start + span.len) as usize];
+        // SAFETY: `decode` checked that every span it recorded is UTF-8, and the bytes never change.
+        unsafe { std::str::from_utf8_unchecked(piece) }
     }
 
     /// Number of nodes; ids run from 0 (the root) to `num_nodes() - 1`.
     pub fn num_nodes(&self) -> usize {
-        self.nodes.len()
+        self.decoded.nodes.len()
     }
 
-    fn node(&self, node_id: u32) -> Result<&TrackableObject> {
-        self.nodes
+    fn node(&self, node_id: u32) -> Result<&decode::NodeRecord> {
+        self.decoded
+            .nodes
             .get(node_id as usize)
-            .ok_or(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: self.nodes.len() })
+            .ok_or(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: self.num_nodes() })
     }
 
     /// `CheckpointView.children(node_id)`: the node's (name, child id) pairs in the order of the
     /// dict TensorFlow builds from its references. A name given twice keeps the place of its
     /// first reference and the node id of its last, as a Python dict does.
-    pub fn children(&self, node_id: u32) -> Result<Children<'_>> {
-        let node = self.node(node_id)?;
-        let range = self.child_start[node_id as usize]..self.child_start[node_id as usize + 1];
-        Ok(Children { node, slots: &self.child_slots[range] })
+    pub fn children(&self, node_id: u32) -> Result<Records<'_, (&str, u32)>> {
+        self.node(node_id)?;
+        let range = self.child_start[node_id as usize] as usize..self.child_start[node_id as usize + 1] as usize;
+        Ok(Records::new(self, range, |graph, index| {
+            let (reference, child) = graph.child_slots[index];
+            (graph.text(graph.decoded.references[reference as usize].name), child)
+        }))
     }
 
     /// `CheckpointView.descendants()`: node 0, then every node reachable from it, breadth first
@@ -143,10 +176,11 @@ impl ObjectGraph {
             if parent == NO_PARENT {
                 return Ok(None);
             }
-            steps.push(self.nodes[parent as usize].children[reference as usize].local_name.as_str());
+            steps.push(self.text(self.decoded.references[reference as usize].name));
             current = parent;
         }
-        let mut path = String::from("root");
+        let mut path = String::with_capacity(4 + steps.iter().map(|step| step.len() + 1).sum::<usize>());
+        path.push_str("root");
         for step in steps.iter().rev() {
             path.push('.');
             path.push_str(step);
@@ -155,134 +189,227 @@ impl ObjectGraph {
     }
 
     /// The node's serialized tensors (`VARIABLE_VALUE`, ...) with their bundle keys.
-    pub fn attributes(&self, node_id: u32) -> Result<&[Attribute]> {
-        Ok(&self.node(node_id)?.attributes)
+    pub fn attributes(&self, node_id: u32) -> Result<Records<'_, Attribute<'_>>> {
+        let (start, end) = self.node(node_id)?.attributes;
+        Ok(Records::new(self, start as usize..end as usize, |graph, index| {
+            let record = graph.decoded.attributes[index];
+            Attribute {
+                name: graph.text(record.name),
+                full_name: graph.text(record.full_name),
+                checkpoint_key: graph.text(record.checkpoint_key),
+            }
+        }))
     }
 
-    /// The optimizer slot variables recorded on this node (legacy Keras optimizers).
-    pub fn slot_variables(&self, node_id: u32) -> Result<&[SlotVariable]> {
-        Ok(&self.node(node_id)?.slot_variables)
+    /// The optimizer slot variables recorded on this node (legacy Keras optimizers record them on
+    /// the optimizer's node).
+    pub fn slot_variables(&self, node_id: u32) -> Result<Records<'_, SlotVariable<'_>>> {
+        let (start, end) = self.node(node_id)?.slots;
+        Ok(Records::new(self, start as usize..end as usize, ObjectGraph::slot_variable))
+    }
+
+    fn slot_variable(&self, index: usize) -> SlotVariable<'_> {
+        let record = self.decoded.slots[index];
+        SlotVariable {
+            original_variable_node_id: record.original_variable_node_id as u32,
+            slot_name: self.text(record.slot_name),
+            slot_variable_node_id: record.slot_variable_node_id as u32,
+        }
     }
 
     /// The optimizer slots of a variable node, from every optimizer that recorded one for it
     /// (in node order, then slot order): what a program needs to restore optimizer state.
-    pub fn variable_slots(&self, node_id: u32) -> Result<impl ExactSizeIterator<Item = VariableSlot<'_>> + '_> {
+    pub fn variable_slots(&self, node_id: u32) -> Result<Records<'_, VariableSlot<'_>>> {
         self.node(node_id)?;
-        let range = self.variable_slot_start[node_id as usize]..self.variable_slot_start[node_id as usize + 1];
-        Ok(self.variable_slots[range].iter().map(|&(optimizer, index)| VariableSlot {
-            optimizer_node_id: optimizer,
-            slot: &self.nodes[optimizer as usize].slot_variables[index as usize],
+        let range = self.variable_slot_start[node_id as usize] as usize..self.variable_slot_start[node_id as usize + 1] as usize;
+        Ok(Records::new(self, range, |graph, index| {
+            let (optimizer, slot) = graph.variable_slots[index];
+            VariableSlot { optimizer_node_id: optimizer, slot: graph.slot_variable(slot as usize) }
         }))
     }
 
     /// The saver registered for this node, if any.
-    pub fn registered_saver(&self, node_id: u32) -> Result<Option<&RegisteredSaver>> {
-        Ok(self.node(node_id)?.registered_saver.as_ref())
+    pub fn registered_saver(&self, node_id: u32) -> Result<Option<Saver<'_>>> {
+        Ok(self.node(node_id)?.saver.map(|(name, object_name)| Saver { name: self.text(name), object_name: self.text(object_name) }))
     }
 
     /// The node's `has_checkpoint_values` flag; `None` when the writer left it unset.
     pub fn has_checkpoint_values(&self, node_id: u32) -> Result<Option<bool>> {
         Ok(self.node(node_id)?.has_checkpoint_values)
     }
+
+    /// The raw references of a node, duplicates and all, in stored order.
+    fn references(&self, node: &decode::NodeRecord) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let (start, end) = node.references;
+        (start..end).map(move |index| (index, self.decoded.references[index as usize].node_id as u32))
+    }
+
+    /// Flattens every node's references into dict order (first place, last value per name).
+    fn dictionary_children(&self) -> (Vec<u32>, Vec<(u32, u32)>) {
+        let mut child_start = Vec::with_capacity(self.num_nodes() + 1);
+        let mut slots: Vec<(u32, u32)> = Vec::with_capacity(self.decoded.references.len());
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for node in &self.decoded.nodes {
+            child_start.push(slots.len() as u32);
+            let first = slots.len();
+            let count = (node.references.1 - node.references.0) as usize;
+            for (reference, child) in self.references(node) {
+                let name = self.text(self.decoded.references[reference as usize].name);
+                // Small nodes compare names directly; a hash map pays off for wide ones.
+                let existing = if count <= 16 {
+                    slots[first..].iter().position(|&(other, _)| self.text(self.decoded.references[other as usize].name) == name).map(|at| first + at)
+                } else {
+                    seen.get(name).copied()
+                };
+                match existing {
+                    Some(index) => slots[index].1 = child,
+                    None => {
+                        if count > 16 {
+                            seen.insert(name, slots.len());
+                        }
+                        slots.push((reference, child));
+                    }
+                }
+            }
+            seen.clear();
+        }
+        child_start.push(slots.len() as u32);
+        (child_start, slots)
+    }
+
+    /// TensorFlow's breadth-first walk from node 0 over every reference in order, recording the
+    /// order of first visits and, for each node, the reference that first reached it.
+    fn breadth_first(&self) -> (Vec<u32>, Vec<(u32, u32)>) {
+        let mut parents = vec![(NO_PARENT, 0u32); self.num_nodes()];
+        let mut visited = vec![false; self.num_nodes()];
+        let mut order = vec![0u32];
+        visited[0] = true;
+        let mut next = 0usize;
+        // `order` doubles as the queue: nodes are dequeued in the order they were first seen.
+        while let Some(&node_id) = order.get(next) {
+            next += 1;
+            for (reference, child) in self.references(&self.decoded.nodes[node_id as usize]) {
+                if !visited[child as usize] {
+                    visited[child as usize] = true;
+                    parents[child as usize] = (node_id, reference);
+                    order.push(child);
+                }
+            }
+        }
+        (order, parents)
+    }
+
+    /// Groups every node's slot variable records by the variable they belong to.
+    fn slots_by_variable(&self) -> (Vec<u32>, Vec<(u32, u32)>) {
+        let mut start = vec![0u32; self.num_nodes() + 1];
+        for slot in &self.decoded.slots {
+            start[slot.original_variable_node_id as usize + 1] += 1;
+        }
+        for index in 1..start.len() {
+            start[index] += start[index - 1];
+        }
+        let mut next = start.clone();
+        let mut slots = vec![(0u32, 0u32); self.decoded.slots.len()];
+        for (optimizer, node) in self.decoded.nodes.iter().enumerate() {
+            for index in node.slots.0..node.slots.1 {
+                let variable = self.decoded.slots[index as usize].original_variable_node_id as usize;
+                slots[next[variable] as usize] = (optimizer as u32, index);
+                next[variable] += 1;
+            }
+        }
+        (start, slots)
+    }
 }
 
-/// The result of [`ObjectGraph::children`]: `(local name, child node id)` pairs.
-#[derive(Clone, Copy, Debug)]
-pub struct Children<'g> {
-    node: &'g TrackableObject,
-    slots: &'g [ChildSlot],
-}
-
-impl<'g> Children<'g> {
-    /// Number of distinct names.
-    pub fn len(&self) -> usize {
-        self.slots.len()
+/// Every node id in a reference or slot must name a node: TensorFlow walks dangling ids into
+/// IndexError and reads -1 as "the last node"; we refuse such a graph.
+fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
+    let count = decoded.nodes.len();
+    if count == 0 {
+        return Err("it has no nodes, not even the root".into());
     }
-
-    /// Whether the node has no children.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+    if u32::try_from(count).is_err() {
+        return Err("too many nodes".into());
     }
-
-    /// The `index`-th pair, in dict order.
-    pub fn get(&self, index: usize) -> Option<(&'g str, u32)> {
-        let slot = self.slots.get(index)?;
-        Some((self.node.children[slot.reference as usize].local_name.as_str(), slot.node_id))
-    }
-
-    /// All pairs, in dict order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'g str, u32)> + DoubleEndedIterator + 'g {
-        let (node, slots) = (self.node, self.slots);
-        slots.iter().map(move |slot| (node.children[slot.reference as usize].local_name.as_str(), slot.node_id))
-    }
-}
-
-/// Flattens every node's references into dict order (first place, last value per name).
-fn dictionary_children(nodes: &[TrackableObject]) -> (Vec<usize>, Vec<ChildSlot>) {
-    let mut child_start = Vec::with_capacity(nodes.len() + 1);
-    let mut slots: Vec<ChildSlot> = Vec::with_capacity(nodes.iter().map(|node| node.children.len()).sum());
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for node in nodes {
-        let first = slots.len();
-        child_start.push(first);
-        seen.clear();
-        for (reference, child) in node.children.iter().enumerate() {
-            let slot = ChildSlot { reference: reference as u32, node_id: child.node_id as u32 };
-            match seen.get(child.local_name.as_str()) {
-                Some(&index) => slots[index].node_id = slot.node_id,
-                None => {
-                    seen.insert(child.local_name.as_str(), slots.len());
-                    slots.push(slot);
+    let valid = |id: i32| usize::try_from(id).is_ok_and(|id| id < count);
+    for (owner, node) in decoded.nodes.iter().enumerate() {
+        for reference in &decoded.references[node.references.0 as usize..node.references.1 as usize] {
+            if !valid(reference.node_id) {
+                return Err(format!("node {owner} has a child with node id {}, but there are {count} nodes", reference.node_id));
+            }
+        }
+        for slot in &decoded.slots[node.slots.0 as usize..node.slots.1 as usize] {
+            for id in [slot.original_variable_node_id, slot.slot_variable_node_id] {
+                if !valid(id) {
+                    return Err(format!("node {owner} has a slot variable naming node id {id}, but there are {count} nodes"));
                 }
             }
         }
     }
-    child_start.push(slots.len());
-    (child_start, slots)
+    Ok(())
 }
 
-/// Groups every node's slot variable references by the variable they belong to.
-fn slots_by_variable(nodes: &[TrackableObject]) -> (Vec<usize>, Vec<(u32, u32)>) {
-    let mut counts = vec![0usize; nodes.len() + 1];
-    for node in nodes {
-        for slot in &node.slot_variables {
-            counts[slot.original_variable_node_id as usize + 1] += 1;
-        }
-    }
-    for index in 1..counts.len() {
-        counts[index] += counts[index - 1];
-    }
-    let mut next = counts.clone();
-    let mut slots = vec![(0u32, 0u32); counts[nodes.len()]];
-    for (optimizer, node) in nodes.iter().enumerate() {
-        for (index, slot) in node.slot_variables.iter().enumerate() {
-            let at = &mut next[slot.original_variable_node_id as usize];
-            slots[*at] = (optimizer as u32, index as u32);
-            *at += 1;
-        }
-    }
-    (counts, slots)
+/// A list of records of one node (children, attributes, slots): an iterator that also has O(1)
+/// access by index (relative to what it has not yielded yet).
+pub struct Records<'g, T> {
+    graph: &'g ObjectGraph,
+    range: Range<usize>,
+    make: fn(&'g ObjectGraph, usize) -> T,
 }
 
-/// TensorFlow's breadth-first walk from node 0 over every reference in order, recording the
-/// order of first visits and, for each node, the reference that first reached it.
-fn breadth_first(nodes: &[TrackableObject]) -> (Vec<u32>, Vec<(u32, u32)>) {
-    let mut parents = vec![(NO_PARENT, 0u32); nodes.len()];
-    let mut visited = vec![false; nodes.len()];
-    let mut order = vec![0u32];
-    visited[0] = true;
-    let mut next = 0usize;
-    // `order` doubles as the queue: nodes are dequeued in the order they were first seen.
-    while let Some(&node_id) = order.get(next) {
-        next += 1;
-        for (reference, child) in nodes[node_id as usize].children.iter().enumerate() {
-            let child_id = child.node_id as usize;
-            if !visited[child_id] {
-                visited[child_id] = true;
-                parents[child_id] = (node_id, reference as u32);
-                order.push(child_id as u32);
-            }
-        }
+impl<'g, T> Records<'g, T> {
+    fn new(graph: &'g ObjectGraph, range: Range<usize>, make: fn(&'g ObjectGraph, usize) -> T) -> Self {
+        Records { graph, range, make }
     }
-    (order, parents)
+
+    /// Whether there are none (left).
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
+    /// The `index`-th record.
+    pub fn get(&self, index: usize) -> Option<T> {
+        (index < self.range.len()).then(|| (self.make)(self.graph, self.range.start + index))
+    }
+
+    /// The records from the first, without consuming this list.
+    pub fn iter(&self) -> Records<'g, T> {
+        self.clone()
+    }
+}
+
+impl<T> Clone for Records<'_, T> {
+    fn clone(&self) -> Self {
+        Records { graph: self.graph, range: self.range.clone(), make: self.make }
+    }
+}
+
+impl<T> Iterator for Records<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.range.next().map(|index| (self.make)(self.graph, index))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<T> {
+        self.range.nth(n).map(|index| (self.make)(self.graph, index))
+    }
+}
+
+impl<T> DoubleEndedIterator for Records<'_, T> {
+    fn next_back(&mut self) -> Option<T> {
+        self.range.next_back().map(|index| (self.make)(self.graph, index))
+    }
+}
+
+impl<T> ExactSizeIterator for Records<'_, T> {}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Records<'_, T> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_list().entries(self.clone()).finish()
+    }
 }
