@@ -1,0 +1,61 @@
+"""pytest setup for the differential tests: ckview's Python binding against TensorFlow itself.
+
+* `bindings/python` goes first on sys.path, so `import ckview` is this repository's binding.
+* libckview.so is built with `cargo build --release` when no build of it exists yet (and
+  CKVIEW_LIBRARY does not name one); a failed build fails the session, it is never skipped.
+* TensorFlow is quiet: TF_CPP_MIN_LOG_LEVEL=2 before it is imported, absl and the `tensorflow`
+  logger at ERROR. (The "Inconsistent references" warnings the tests need are captured by
+  replacing the logger that `tf.train.CheckpointView.match` calls, not by reading the log.)
+"""
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+
+REPO = Path(__file__).resolve().parents[2]
+BINDING = REPO / "bindings" / "python"
+
+if str(BINDING) in sys.path:
+    sys.path.remove(str(BINDING))
+sys.path.insert(0, str(BINDING))
+
+
+def _ensure_library():
+    """Builds libckview.so with cargo when the binding would not find any build of it."""
+    if os.environ.get("CKVIEW_LIBRARY"):
+        return
+    candidates = [
+        BINDING / "ckview" / "libckview.so",
+        REPO / "target" / "release" / "libckview.so",
+        REPO / "target" / "debug" / "libckview.so",
+    ]
+    if any(path.is_file() for path in candidates):
+        return
+    subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
+
+
+_ensure_library()
+
+import absl.logging  # noqa: E402  (after TF_CPP_MIN_LOG_LEVEL)
+
+absl.logging.set_verbosity(absl.logging.ERROR)
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.get_logger().setLevel(logging.ERROR)
+tf.autograph.set_verbosity(0)
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir():
+    return REPO / "tests" / "fixtures"
