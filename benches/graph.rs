@@ -86,7 +86,7 @@ unsafe extern "C" fn list_children(userdata: *mut c_void, object: u64, sink: *mu
 }
 
 fn report(nodes: usize, operation: &str, elapsed: Duration) {
-    println!("graph {nodes} {operation} {:.6} {:.1}", elapsed.as_secs_f64(), elapsed.as_nanos() as f64 / nodes as f64);
+    println!("graph {nodes} {operation} {:.9} {:.1}", elapsed.as_secs_f64(), elapsed.as_nanos() as f64 / nodes as f64);
 }
 
 fn bench(nodes: usize) {
