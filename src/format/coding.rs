@@ -27,7 +27,19 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads an unsigned LEB128 value of at most 10 bytes that fits in 64 bits.
+    #[inline]
     pub fn varint64(&mut self) -> Option<u64> {
+        // Tags, lengths and ids are nearly always one byte.
+        match self.bytes.get(self.pos) {
+            Some(&byte) if byte < 0x80 => {
+                self.pos += 1;
+                Some(u64::from(byte))
+            }
+            _ => self.varint64_slow(),
+        }
+    }
+
+    fn varint64_slow(&mut self) -> Option<u64> {
         let mut value: u64 = 0;
         for index in 0..10 {
             let byte = *self.bytes.get(self.pos + index)?;

@@ -54,6 +54,23 @@ pub(super) struct Decoded {
     pub slots: Vec<SlotRecord>,
 }
 
+/// Why the bytes are not a graph, and where: formatted only when it is reported.
+#[derive(Debug)]
+pub(super) struct WireError {
+    what: &'static str,
+    message: &'static str,
+    field: u64,
+    at: usize,
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{} field {}: {} (byte {})", self.message, self.field, self.what, self.at)
+    }
+}
+
+type WireResult<T> = Result<T, WireError>;
+
 /// One field of a message: its number and its value.
 enum Value<'a> {
     Varint(u64),
@@ -74,17 +91,19 @@ impl<'a> Fields<'a> {
         Fields { cursor: Cursor::new(bytes), base }
     }
 
-    fn next(&mut self) -> Result<Option<(u64, Value<'a>)>, String> {
+    #[inline]
+    fn next(&mut self) -> WireResult<Option<(u64, Value<'a>)>> {
         if self.cursor.rest().is_empty() {
             return Ok(None);
         }
         let at = self.base + self.cursor.position();
-        let tag = self.cursor.varint64().ok_or_else(|| format!("malformed field tag at byte {at}"))?;
+        let error = |what, field| WireError { what, message: "message", field, at };
+        let tag = self.cursor.varint64().ok_or(error("malformed tag", 0))?;
         let field = tag >> 3;
         if field == 0 || field > (1 << 29) - 1 {
-            return Err(format!("invalid field number {field} at byte {at}"));
+            return Err(error("invalid field number", field));
         }
-        let truncated = || format!("field {field} at byte {at} runs past the end of its message");
+        let truncated = || error("runs past the end of its message", field);
         let value = match tag & 7 {
             0 => Value::Varint(self.cursor.varint64().ok_or_else(truncated)?),
             1 => self.cursor.take(8).map(|_| Value::Fixed).ok_or_else(truncated)?,
@@ -95,21 +114,22 @@ impl<'a> Fields<'a> {
                 Value::Bytes(self.cursor.take(len).ok_or_else(truncated)?, start)
             }
             5 => self.cursor.take(4).map(|_| Value::Fixed).ok_or_else(truncated)?,
-            wire => return Err(format!("unsupported wire type {wire} (field {field}) at byte {at}")),
+            _ => return Err(error("unsupported wire type", field)),
         };
         Ok(Some((field, value)))
     }
 }
 
-fn wrong_type(message: &str, field: u64) -> String {
-    format!("{message} field {field} has the wrong wire type")
+fn wrong_type(message: &'static str, field: u64) -> WireError {
+    WireError { what: "has the wrong wire type", message, field, at: 0 }
 }
 
 /// A UTF-8 string field, as a span.
-fn string(value: Value<'_>, message: &str, field: u64) -> Result<Span, String> {
+#[inline]
+fn string(value: Value<'_>, message: &'static str, field: u64) -> WireResult<Span> {
     match value {
         Value::Bytes(bytes, start) => {
-            std::str::from_utf8(bytes).map_err(|_| format!("{message} field {field} is not UTF-8"))?;
+            std::str::from_utf8(bytes).map_err(|_| WireError { what: "is not UTF-8", message, field, at: start })?;
             Ok(Span { start: start as u32, len: bytes.len() as u32 })
         }
         _ => Err(wrong_type(message, field)),
@@ -117,14 +137,16 @@ fn string(value: Value<'_>, message: &str, field: u64) -> Result<Span, String> {
 }
 
 /// An int32 field: protobuf truncates the varint to 32 bits.
-fn int32(value: Value<'_>, message: &str, field: u64) -> Result<i32, String> {
+#[inline]
+fn int32(value: Value<'_>, message: &'static str, field: u64) -> WireResult<i32> {
     match value {
         Value::Varint(raw) => Ok(raw as i32),
         _ => Err(wrong_type(message, field)),
     }
 }
 
-fn submessage<'a>(value: Value<'a>, message: &str, field: u64) -> Result<Fields<'a>, String> {
+#[inline]
+fn submessage<'a>(value: Value<'a>, message: &'static str, field: u64) -> WireResult<Fields<'a>> {
     match value {
         Value::Bytes(bytes, start) => Ok(Fields::new(bytes, start)),
         _ => Err(wrong_type(message, field)),
@@ -133,8 +155,12 @@ fn submessage<'a>(value: Value<'a>, message: &str, field: u64) -> Result<Fields<
 
 /// Decodes the graph. Node ids are not range-checked here; the caller does that.
 pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
+    decode_graph(bytes).map_err(|error| error.to_string())
+}
+
+fn decode_graph(bytes: &[u8]) -> WireResult<Decoded> {
     if u32::try_from(bytes.len()).is_err() {
-        return Err("object graphs of 4 GiB or more are not supported".into());
+        return Err(WireError { what: "is 4 GiB or more, which is not supported", message: "TrackableObjectGraph", field: 1, at: 0 });
     }
     let mut decoded = Decoded::default();
     let mut graph = Fields::new(bytes, 0);
@@ -147,7 +173,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     Ok(decoded)
 }
 
-fn decode_node(mut fields: Fields<'_>, decoded: &mut Decoded) -> Result<(), String> {
+fn decode_node(mut fields: Fields<'_>, decoded: &mut Decoded) -> WireResult<()> {
     const MESSAGE: &str = "TrackableObject";
     let mut node = NodeRecord::default();
     // Each kind has its own array and nodes never interleave, so one node's entries of each
