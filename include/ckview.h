@@ -29,6 +29,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The major version of the library this header describes. While it is 0, a minor version
+// change may break the ABI; a program that loads the library with `dlopen` compares these with
+// what `ckview_version()` returns before calling anything else.
+#define CKVIEW_VERSION_MAJOR 0
+
+// The minor version of the library this header describes.
+#define CKVIEW_VERSION_MINOR 1
+
+// The patch version of the library this header describes.
+#define CKVIEW_VERSION_PATCH 0
+
 // Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 #define CKVIEW_READ_SKIP_CHECKSUMS 1
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{fixture_dir, fixture_names, golden, prefix, REFUSED_AT_OPEN};
-use native::{compile, root, run, Instrument};
+use native::{compile, compile_dlopen, root, run, Instrument};
 use serde_json::Value;
 
 const BOTH: [Instrument; 2] = [Instrument::Sanitizers, Instrument::None];
@@ -206,4 +206,17 @@ fn every_tensor_read_through_c_equals_tensorflow() {
         }
     }
     assert!(compared >= 20);
+}
+
+#[test]
+fn dlopen_alone_runs_the_documentation_example() {
+    let expected = std::fs::read_to_string(fixture_dir("doc_children").join("listing.txt")).unwrap();
+    let library = native::build_library().join("libckview.so");
+    for instrument in BOTH {
+        let exe = compile_dlopen("test_dlopen", &[root().join("tests/c/test_dlopen.c")], instrument);
+        let needed = Command::new("readelf").arg("-d").arg(&exe).output().unwrap();
+        assert!(!String::from_utf8_lossy(&needed.stdout).contains("libckview"), "no link-time dependency");
+        let output = run(&exe, &[&library, &prefix("doc_children")], instrument);
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    }
 }

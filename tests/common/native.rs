@@ -46,6 +46,15 @@ pub enum Instrument {
 /// Compiles `sources` (C, or C++ when `cxx`) against the header and the shared library, with
 /// every warning an error. Returns the executable.
 pub fn compile(name: &str, sources: &[PathBuf], cxx: bool, instrument: Instrument) -> PathBuf {
+    compile_program(name, sources, cxx, instrument, true)
+}
+
+/// Compiles a C program that loads the library itself with `dlopen`: no `-lckview`.
+pub fn compile_dlopen(name: &str, sources: &[PathBuf], instrument: Instrument) -> PathBuf {
+    compile_program(name, sources, false, instrument, false)
+}
+
+fn compile_program(name: &str, sources: &[PathBuf], cxx: bool, instrument: Instrument, link: bool) -> PathBuf {
     let library = build_library();
     let out_dir = library.join("native-tests");
     std::fs::create_dir_all(&out_dir).unwrap();
@@ -56,11 +65,13 @@ pub fn compile(name: &str, sources: &[PathBuf], cxx: bool, instrument: Instrumen
         .args([standard, "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-pthread"])
         .arg(format!("-I{}", root().join("include").display()))
         .arg(format!("-I{}", root().join("bindings/cpp").display()))
-        .args(sources)
-        .arg(format!("-L{}", library.display()))
-        .arg(format!("-Wl,-rpath,{}", library.display()))
-        .args(["-lckview", "-o"])
-        .arg(&exe);
+        .args(sources);
+    if link {
+        command.arg(format!("-L{}", library.display())).arg(format!("-Wl,-rpath,{}", library.display())).arg("-lckview");
+    } else {
+        command.arg("-ldl");
+    }
+    command.arg("-o").arg(&exe);
     if instrument == Instrument::Sanitizers {
         command.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
     }
