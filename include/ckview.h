@@ -506,7 +506,8 @@ ckview_status ckview_view_slot_variable(const ckview_view *view,
                                         ckview_slot_variable *slot_out);
 
 // The saver registered for `node_id`: `*present_out` receives whether there is one, and when
-// there is, `*saver_out` receives it (`saver_out` is left alone otherwise).
+// there is, `*saver_out` receives it (`saver_out` is left alone otherwise, and may be NULL to
+// ask only whether there is one).
 ckview_status ckview_view_registered_saver(const ckview_view *view,
                                            uint32_t node_id,
                                            bool *present_out,

@@ -17,8 +17,10 @@ mod tensor;
 mod view;
 
 use std::ffi::c_char;
+use std::ptr::null_mut;
 
 use error::report;
+use guard::guard;
 
 pub use compare::*;
 pub use error::*;
@@ -41,6 +43,26 @@ impl From<&str> for ckview_str {
         let ptr = if text.is_empty() { c"".as_ptr() } else { text.as_ptr().cast() };
         ckview_str { ptr, len: text.len() }
     }
+}
+
+/// The common shape of an accessor: `handle` and `out` must not be NULL; `answer` computes the
+/// value written to `out`, or the status to return instead. Runs inside the panic boundary.
+pub(crate) fn with<H, T>(handle: *const H, out: *mut T, answer: impl FnOnce(&H) -> Result<T, ckview_status>) -> ckview_status {
+    guard(null_mut(), || {
+        // SAFETY: by contract `handle` is NULL or a live handle of this library.
+        let Some(handle) = (unsafe { handle.as_ref() }) else { return ckview_status::CKVIEW_INVALID_ARGUMENT };
+        if out.is_null() {
+            return ckview_status::CKVIEW_INVALID_ARGUMENT;
+        }
+        match answer(handle) {
+            Ok(value) => {
+                // SAFETY: non-NULL, and by contract writable memory for a `T`.
+                unsafe { out.write(value) };
+                ckview_status::CKVIEW_OK
+            }
+            Err(status) => status,
+        }
+    })
 }
 
 /// The major version of the library this header describes. While it is 0, a minor version

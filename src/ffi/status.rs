@@ -85,6 +85,12 @@ impl From<&GraphError> for ckview_status {
     }
 }
 
+impl From<GraphError> for ckview_status {
+    fn from(error: GraphError) -> Self {
+        ckview_status::from(&error)
+    }
+}
+
 /// The name of a status as a static NUL-terminated string (`"CKVIEW_OK"`, ...); `"unknown status"`
 /// for a number that is not a status. Never NULL; the string must not be freed.
 #[no_mangle]

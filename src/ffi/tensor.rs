@@ -11,7 +11,7 @@ use super::error::{ckview_error, report};
 use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
 use super::view::ckview_view;
-use super::ckview_str;
+use super::{ckview_str, with};
 use crate::format::{dtype_c_name, Bundle, DataType, FormatError, TensorEntry, Verify};
 
 /// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
@@ -201,8 +201,7 @@ pub unsafe extern "C" fn ckview_reader_list(
 /// The number of tensors in a list.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_list_count(list: *const ckview_tensor_list, count_out: *mut usize) -> ckview_status {
-    // SAFETY: NULL or a live list; out-param checked.
-    with(unsafe { list.as_ref() }, count_out, |list| Ok(list.tensors.len()))
+    with(list, count_out, |list| Ok(list.tensors.len()))
 }
 
 /// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
@@ -212,8 +211,7 @@ pub unsafe extern "C" fn ckview_tensor_list_get(
     index: usize,
     tensor_out: *mut *const ckview_tensor,
 ) -> ckview_status {
-    // SAFETY: NULL or a live list; out-param checked.
-    with(unsafe { list.as_ref() }, tensor_out, |list| {
+    with(list, tensor_out, |list| {
         list.tensors.get(index).map(|tensor| tensor as *const ckview_tensor).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
     })
 }
@@ -236,29 +234,10 @@ pub unsafe extern "C" fn ckview_tensor_free(tensor: *mut ckview_tensor) {
     }
 }
 
-/// Runs `answer` on a non-NULL handle and writes its value to a non-NULL `out`.
-fn with<H, T>(handle: Option<&H>, out: *mut T, answer: impl FnOnce(&H) -> Result<T, ckview_status>) -> ckview_status {
-    guard(null_mut(), || {
-        let Some(handle) = handle else { return CKVIEW_INVALID_ARGUMENT };
-        if out.is_null() {
-            return CKVIEW_INVALID_ARGUMENT;
-        }
-        match answer(handle) {
-            Ok(value) => {
-                // SAFETY: non-NULL and writable by contract.
-                unsafe { out.write(value) };
-                CKVIEW_OK
-            }
-            Err(status) => status,
-        }
-    })
-}
-
 /// The tensor's key, borrowed from the tensor.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out: *mut ckview_str) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, key_out, |t| {
+    with(tensor, key_out, |t| {
         Ok(ckview_str { ptr: if t.key.is_empty() { c"".as_ptr() } else { t.key.as_ptr().cast() }, len: t.key.len() })
     })
 }
@@ -266,8 +245,7 @@ pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out
 /// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_dtype(tensor: *const ckview_tensor, dtype_out: *mut i32) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, dtype_out, |t| Ok(t.entry.dtype as i32))
+    with(tensor, dtype_out, |t| Ok(t.entry.dtype as i32))
 }
 
 /// TensorFlow's name of a `DataType` number (`"float32"`, `"bfloat16"`, `"string"`), static and
@@ -285,8 +263,7 @@ pub unsafe extern "C" fn ckview_tensor_shape(
     dims_out: *mut *const u64,
     rank_out: *mut usize,
 ) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-params checked.
-    with(unsafe { tensor.as_ref() }, dims_out, |t| {
+    with(tensor, dims_out, |t| {
         if rank_out.is_null() {
             return Err(CKVIEW_INVALID_ARGUMENT);
         }
@@ -299,8 +276,7 @@ pub unsafe extern "C" fn ckview_tensor_shape(
 /// The number of elements (1 for a scalar).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_num_elements(tensor: *const ckview_tensor, count_out: *mut u64) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, count_out, |t| Ok(t.entry.num_elements()))
+    with(tensor, count_out, |t| Ok(t.entry.num_elements()))
 }
 
 /// The tensor's size in bytes: for a fixed-size dtype, exactly what `ckview_tensor_read`
@@ -308,23 +284,20 @@ pub unsafe extern "C" fn ckview_tensor_num_elements(tensor: *const ckview_tensor
 /// variants, the bytes stored.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_size_bytes(tensor: *const ckview_tensor, size_out: *mut u64) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, size_out, |t| Ok(t.bundle().value_size(&t.key, &t.entry).unwrap_or(t.entry.size)))
+    with(tensor, size_out, |t| Ok(t.bundle().value_size(&t.key, &t.entry).unwrap_or(t.entry.size)))
 }
 
 /// The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose
 /// slices each have their own).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_shard(tensor: *const ckview_tensor, shard_out: *mut u32) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, shard_out, |t| Ok(t.entry.shard_id))
+    with(tensor, shard_out, |t| Ok(t.entry.shard_id))
 }
 
 /// The number of stored slices of a partitioned tensor (0 for a tensor stored whole).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_slice_count(tensor: *const ckview_tensor, count_out: *mut usize) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-param checked.
-    with(unsafe { tensor.as_ref() }, count_out, |t| Ok(t.slices.len()))
+    with(tensor, count_out, |t| Ok(t.slices.len()))
 }
 
 /// The `index`-th slice: one extent per dimension (`*rank_out` of them), borrowed from the tensor.
@@ -335,8 +308,7 @@ pub unsafe extern "C" fn ckview_tensor_slice(
     extents_out: *mut *const ckview_slice_extent,
     rank_out: *mut usize,
 ) -> ckview_status {
-    // SAFETY: NULL or a live tensor; out-params checked.
-    with(unsafe { tensor.as_ref() }, extents_out, |t| {
+    with(tensor, extents_out, |t| {
         let slice = t.slices.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
         if rank_out.is_null() {
             return Err(CKVIEW_INVALID_ARGUMENT);
@@ -447,15 +419,13 @@ pub unsafe extern "C" fn ckview_tensor_read_strings(
 /// The number of strings in a list.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_string_list_count(list: *const ckview_string_list, count_out: *mut usize) -> ckview_status {
-    // SAFETY: NULL or a live list; out-param checked.
-    with(unsafe { list.as_ref() }, count_out, |list| Ok(list.strings.len()))
+    with(list, count_out, |list| Ok(list.strings.len()))
 }
 
 /// The `index`-th string (any bytes, not NUL-terminated), borrowed from the reader.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_string_list_get(list: *const ckview_string_list, index: usize, string_out: *mut ckview_str) -> ckview_status {
-    // SAFETY: NULL or a live list; out-param checked.
-    with(unsafe { list.as_ref() }, string_out, |list| list.strings.get(index).copied().ok_or(CKVIEW_INDEX_OUT_OF_RANGE))
+    with(list, string_out, |list| list.strings.get(index).copied().ok_or(CKVIEW_INDEX_OUT_OF_RANGE))
 }
 
 /// Frees a string list. NULL is accepted.
@@ -470,9 +440,8 @@ pub unsafe extern "C" fn ckview_string_list_free(list: *mut ckview_string_list) 
 /// The number of optimizer slots recorded for the variable `node_id` (legacy Keras optimizers).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_view_variable_slot_count(view: *const ckview_view, node_id: u32, count_out: *mut usize) -> ckview_status {
-    // SAFETY: NULL or a live view; out-param checked.
-    with(unsafe { view.as_ref() }, count_out, |view| {
-        view.view.variable_slots(node_id).map(|slots| slots.len()).map_err(|error| ckview_status::from(&error))
+    with(view, count_out, |view| {
+        Ok(view.view.variable_slots(node_id)?.len())
     })
 }
 
@@ -485,10 +454,8 @@ pub unsafe extern "C" fn ckview_view_variable_slot(
     index: usize,
     slot_out: *mut ckview_variable_slot,
 ) -> ckview_status {
-    // SAFETY: NULL or a live view; out-param checked.
-    with(unsafe { view.as_ref() }, slot_out, |view| {
-        let slots = view.view.variable_slots(node_id).map_err(|error| ckview_status::from(&error))?;
-        let slot = slots.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
+    with(view, slot_out, |view| {
+        let slot = view.view.variable_slots(node_id)?.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
         Ok(ckview_variable_slot {
             slot_name: ckview_str::from(slot.slot.slot_name),
             optimizer_node_id: slot.optimizer_node_id,

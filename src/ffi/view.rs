@@ -10,7 +10,7 @@ use std::ptr::null_mut;
 use super::error::{ckview_error, report};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
-use super::ckview_str;
+use super::{ckview_str, with};
 use crate::graph::{GraphError, Records};
 use crate::view::CheckpointView;
 
@@ -59,6 +59,11 @@ pub enum ckview_optional_bool {
     CKVIEW_TRUE = 2,
 }
 
+/// Picks element `index` of a node's list, or `CKVIEW_INDEX_OUT_OF_RANGE`.
+fn element<T>(list: Result<Records<'_, T>, GraphError>, index: usize) -> Result<T, ckview_status> {
+    list?.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
+}
+
 /// Runs `body` on the view behind `view`, or returns `CKVIEW_INVALID_ARGUMENT` for NULL.
 fn with_view(view: *const ckview_view, body: impl FnOnce(&CheckpointView) -> ckview_status) -> ckview_status {
     guard(null_mut(), || {
@@ -68,39 +73,6 @@ fn with_view(view: *const ckview_view, body: impl FnOnce(&CheckpointView) -> ckv
             None => CKVIEW_INVALID_ARGUMENT,
         }
     })
-}
-
-/// Writes `value` through `out` when the query succeeded; the status of the outcome.
-fn answer<T>(result: Result<T, GraphError>, out: *mut T) -> ckview_status {
-    if out.is_null() {
-        return CKVIEW_INVALID_ARGUMENT;
-    }
-    match result {
-        // SAFETY: `out` is non-NULL and, by contract, points to writable memory for a `T`.
-        Ok(value) => unsafe {
-            out.write(value);
-            CKVIEW_OK
-        },
-        Err(error) => ckview_status::from(&error),
-    }
-}
-
-/// Picks element `index` of a node's list, or `CKVIEW_INDEX_OUT_OF_RANGE`.
-fn element<T>(list: Result<Records<'_, T>, GraphError>, index: usize) -> Result<T, ckview_status> {
-    list.map_err(|error| ckview_status::from(&error))?.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
-}
-
-/// Writes the element picked by [`element`] converted by `convert`.
-fn answer_element<T, U>(picked: Result<T, ckview_status>, out: *mut U, convert: impl FnOnce(T) -> U) -> ckview_status {
-    match picked {
-        Ok(item) if !out.is_null() => {
-            // SAFETY: `out` is non-NULL and points to a writable `U`, by contract.
-            unsafe { out.write(convert(item)) };
-            CKVIEW_OK
-        }
-        Ok(_) => CKVIEW_INVALID_ARGUMENT,
-        Err(status) => status,
-    }
 }
 
 /// Opens the checkpoint `save_path` leads to and loads its object graph.
@@ -146,7 +118,7 @@ pub unsafe extern "C" fn ckview_view_free(view: *mut ckview_view) {
 /// The number of nodes of the object graph; ids run from 0 (the root) to count - 1.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_view_node_count(view: *const ckview_view, count_out: *mut usize) -> ckview_status {
-    with_view(view, |view| answer(Ok(view.num_nodes()), count_out))
+    with(view, count_out, |view| Ok(view.view.num_nodes()))
 }
 
 /// The number of children of `node_id`, as `CheckpointView.children(node_id)` counts them
@@ -157,7 +129,7 @@ pub unsafe extern "C" fn ckview_view_child_count(
     node_id: u32,
     count_out: *mut usize,
 ) -> ckview_status {
-    with_view(view, |view| answer(view.children(node_id).map(|children| children.len()), count_out))
+    with(view, count_out, |view| Ok(view.view.children(node_id)?.len()))
 }
 
 /// The `index`-th child of `node_id`, in the order of TensorFlow's `children(node_id)` dict.
@@ -169,11 +141,9 @@ pub unsafe extern "C" fn ckview_view_child(
     index: usize,
     child_out: *mut ckview_child,
 ) -> ckview_status {
-    with_view(view, |view| {
-        answer_element(element(view.children(node_id), index), child_out, |(name, node_id)| ckview_child {
-            name: ckview_str::from(name),
-            node_id,
-        })
+    with(view, child_out, |view| {
+        let (name, node_id) = element(view.view.children(node_id), index)?;
+        Ok(ckview_child { name: ckview_str::from(name), node_id })
     })
 }
 
@@ -242,7 +212,7 @@ pub unsafe extern "C" fn ckview_view_attribute_count(
     node_id: u32,
     count_out: *mut usize,
 ) -> ckview_status {
-    with_view(view, |view| answer(view.attributes(node_id).map(|list| list.len()), count_out))
+    with(view, count_out, |view| Ok(view.view.attributes(node_id)?.len()))
 }
 
 /// The `index`-th attribute of `node_id`, in stored order.
@@ -253,8 +223,9 @@ pub unsafe extern "C" fn ckview_view_attribute(
     index: usize,
     attribute_out: *mut ckview_attribute,
 ) -> ckview_status {
-    with_view(view, |view| {
-        answer_element(element(view.attributes(node_id), index), attribute_out, |attribute| ckview_attribute {
+    with(view, attribute_out, |view| {
+        let attribute = element(view.view.attributes(node_id), index)?;
+        Ok(ckview_attribute {
             name: ckview_str::from(attribute.name),
             full_name: ckview_str::from(attribute.full_name),
             checkpoint_key: ckview_str::from(attribute.checkpoint_key),
@@ -270,7 +241,7 @@ pub unsafe extern "C" fn ckview_view_slot_variable_count(
     node_id: u32,
     count_out: *mut usize,
 ) -> ckview_status {
-    with_view(view, |view| answer(view.slot_variables(node_id).map(|list| list.len()), count_out))
+    with(view, count_out, |view| Ok(view.view.slot_variables(node_id)?.len()))
 }
 
 /// The `index`-th slot variable recorded on `node_id`. Both node ids in it are checked to be
@@ -282,8 +253,9 @@ pub unsafe extern "C" fn ckview_view_slot_variable(
     index: usize,
     slot_out: *mut ckview_slot_variable,
 ) -> ckview_status {
-    with_view(view, |view| {
-        answer_element(element(view.slot_variables(node_id), index), slot_out, |slot| ckview_slot_variable {
+    with(view, slot_out, |view| {
+        let slot = element(view.view.slot_variables(node_id), index)?;
+        Ok(ckview_slot_variable {
             original_variable_node_id: slot.original_variable_node_id,
             slot_name: ckview_str::from(slot.slot_name),
             slot_variable_node_id: slot.slot_variable_node_id,
@@ -292,7 +264,8 @@ pub unsafe extern "C" fn ckview_view_slot_variable(
 }
 
 /// The saver registered for `node_id`: `*present_out` receives whether there is one, and when
-/// there is, `*saver_out` receives it (`saver_out` is left alone otherwise).
+/// there is, `*saver_out` receives it (`saver_out` is left alone otherwise, and may be NULL to
+/// ask only whether there is one).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_view_registered_saver(
     view: *const ckview_view,
@@ -300,12 +273,9 @@ pub unsafe extern "C" fn ckview_view_registered_saver(
     present_out: *mut bool,
     saver_out: *mut ckview_registered_saver,
 ) -> ckview_status {
-    with_view(view, |view| {
-        if saver_out.is_null() {
-            return CKVIEW_INVALID_ARGUMENT;
-        }
-        let saver = view.registered_saver(node_id);
-        if let Ok(Some(saver)) = &saver {
+    with(view, present_out, |view| {
+        let saver = view.view.registered_saver(node_id)?;
+        if let Some(saver) = saver.filter(|_| !saver_out.is_null()) {
             // SAFETY: `saver_out` is non-NULL and writable by contract.
             unsafe {
                 saver_out.write(ckview_registered_saver {
@@ -314,7 +284,7 @@ pub unsafe extern "C" fn ckview_view_registered_saver(
                 })
             };
         }
-        answer(saver.map(|saver| saver.is_some()), present_out)
+        Ok(saver.is_some())
     })
 }
 
@@ -325,12 +295,11 @@ pub unsafe extern "C" fn ckview_view_has_checkpoint_values(
     node_id: u32,
     value_out: *mut ckview_optional_bool,
 ) -> ckview_status {
-    with_view(view, |view| {
-        let value = view.has_checkpoint_values(node_id).map(|flag| match flag {
+    with(view, value_out, |view| {
+        Ok(match view.view.has_checkpoint_values(node_id)? {
             None => ckview_optional_bool::CKVIEW_UNSET,
             Some(false) => ckview_optional_bool::CKVIEW_FALSE,
             Some(true) => ckview_optional_bool::CKVIEW_TRUE,
-        });
-        answer(value, value_out)
+        })
     })
 }

@@ -7,6 +7,7 @@ from ctypes import byref, c_size_t, c_uint64, c_void_p
 
 from . import _native
 from ._native import lib
+from ._managed import Managed
 from .errors import CkviewError, raise_for
 
 try:  # numpy is optional: without it values come back as (nested) Python lists
@@ -109,7 +110,7 @@ def _nest(values, shape):
     return values if shape[0] else []
 
 
-class CheckpointReader:
+class CheckpointReader(Managed):
     """Every tensor of a checkpoint by key; TF1 name-based checkpoints included.
 
     Mirrors the reader of `tf.train.load_checkpoint`: `get_variable_to_shape_map()`,
@@ -127,30 +128,14 @@ class CheckpointReader:
             raise_for(lib.ckview_reader_open(os.fsencode(save_path), byref(self._handle), byref(error)), error)
         self._listing = None
 
-    def close(self):
-        """Frees the native reader (a no-op for a view's reader). Safe to call twice."""
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle and getattr(self, "_owned", False):
+    def _free(self, handle):
+        if self._owned:  # a view's reader belongs to the view
             lib.ckview_reader_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _reader(self):
-        if not self._handle:
-            raise ValueError("the reader is closed")
-        return self._handle
 
     def _tensors(self):
         if self._listing is None:
             listing, error = c_void_p(), c_void_p()
-            raise_for(lib.ckview_reader_list(self._reader(), byref(listing), byref(error)), error)
+            raise_for(lib.ckview_reader_list(self._live(), byref(listing), byref(error)), error)
             try:
                 count = c_size_t()
                 lib.ckview_tensor_list_count(listing, byref(count))
@@ -192,7 +177,7 @@ class CheckpointReader:
     def _find(self, key, missing_ok=False):
         encoded = key.encode("utf-8", "surrogateescape") if isinstance(key, str) else bytes(key)
         handle, error = c_void_p(), c_void_p()
-        status = lib.ckview_reader_find(self._reader(), encoded, len(encoded), byref(handle), byref(error))
+        status = lib.ckview_reader_find(self._live(), encoded, len(encoded), byref(handle), byref(error))
         if status == _native.KEY_NOT_FOUND and missing_ok:
             lib.ckview_error_free(error)
             return None

@@ -6,6 +6,7 @@ from ctypes import byref, c_size_t, c_uint32, c_void_p
 
 from . import _native
 from ._native import lib
+from ._managed import Managed
 from .errors import CkviewError, raise_for
 
 
@@ -21,7 +22,7 @@ def _tensorflow_children():
     return tf.train.TrackableView.children, tf.__internal__.tracking.Trackable
 
 
-class CheckpointView:
+class CheckpointView(Managed):
     """The object graph of a TF2 checkpoint, as `tf.train.CheckpointView(save_path)` gives it.
 
     `save_path` may be the prefix, a directory holding a `checkpoint` state file, the `.index`
@@ -38,27 +39,8 @@ class CheckpointView:
         lib.ckview_view_node_count(self._handle, byref(count))
         self._num_nodes = count.value
 
-    # Lifetime -------------------------------------------------------------------------------
-
-    def close(self):
-        """Frees the native view; further calls raise ValueError. Safe to call twice."""
-        handle, self._handle = getattr(self, "_handle", None), None
-        if handle:
-            lib.ckview_view_free(handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _view(self):
-        if not self._handle:
-            raise ValueError("the CheckpointView is closed")
-        return self._handle
+    def _free(self, handle):
+        lib.ckview_view_free(handle)
 
     def _node(self, node_id):
         """A node id as TensorFlow indexes its node list (negative ids count from the end)."""
@@ -76,7 +58,7 @@ class CheckpointView:
 
     def children(self, node_id):
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
-        view, node = self._view(), self._node(node_id)
+        view, node = self._live(), self._node(node_id)
         count = c_size_t()
         lib.ckview_view_child_count(view, node, byref(count))
         result = {}
@@ -90,12 +72,12 @@ class CheckpointView:
         """Node 0 and every node reachable from it, breadth first."""
         ids = ctypes.POINTER(c_uint32)()
         count = c_size_t()
-        lib.ckview_view_descendants(self._view(), byref(ids), byref(count))
+        lib.ckview_view_descendants(self._live(), byref(ids), byref(count))
         return ids[: count.value]
 
     def path(self, node_id):
         """The dotted path of a node (`root.leaf.a_var`), or None when it is unreachable."""
-        view, node = self._view(), self._node(node_id)
+        view, node = self._live(), self._node(node_id)
         length = c_size_t()
         status = lib.ckview_view_path(view, node, None, 0, byref(length))
         if status == _native.NODE_UNREACHABLE:
@@ -120,7 +102,7 @@ class CheckpointView:
             "slot_variable_node_id": s.slot_variable_node_id})
 
     def _records(self, node_id, kind, structure, convert):
-        view, node = self._view(), self._node(node_id)
+        view, node = self._live(), self._node(node_id)
         count = c_size_t()
         getattr(lib, f"ckview_view_{kind}_count")(view, node, byref(count))
         record = structure()
@@ -137,7 +119,7 @@ class CheckpointView:
         from .reader import CheckpointReader
 
         handle = c_void_p()
-        raise_for(lib.ckview_view_reader(self._view(), byref(handle)))
+        raise_for(lib.ckview_view_reader(self._live(), byref(handle)))
         return CheckpointReader(_borrowed=handle, _owner=self)
 
     def tensor(self, node_id, attribute="VARIABLE_VALUE"):
@@ -198,7 +180,7 @@ class CheckpointView:
         callback = _native.CHILDREN_CALLBACK(list_children)
         comparison, error = c_void_p(), c_void_p()
         run = lib.ckview_view_diff if diff else lib.ckview_view_match
-        status = run(self._view(), 0, callback, None, byref(comparison), byref(error))
+        status = run(self._live(), 0, callback, None, byref(comparison), byref(error))
         if raised:
             if error.value:
                 lib.ckview_error_free(error)
