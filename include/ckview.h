@@ -16,10 +16,12 @@
  *   CKVIEW_INTERNAL_ERROR.
  *
  * Thread safety
- * - A ckview_view is immutable once ckview_open returns. Any number of threads may call any
- *   function on the same view at the same time. ckview_view_free must not race with other calls on
- *   that view.
- * - ckview_error values are independent of views and of each other.
+ * - Every handle is immutable once the call that returned it has returned: views, readers,
+ *   tensors, tensor lists, string lists, comparisons and errors. Any number of threads may call
+ *   any function on the same handle at the same time (data shards are mapped on first use under
+ *   a lock-free once-cell). Only a handle's *_free must not race with other calls on it, or on
+ *   anything borrowed from it.
+ * - match and diff callbacks run synchronously, on the thread that called match or diff.
  */
 
 #ifndef CKVIEW_H
@@ -371,7 +373,10 @@ ckview_status ckview_tensor_num_elements(const ckview_tensor *tensor, uint64_t *
 
 // The tensor's size in bytes: for a fixed-size dtype, exactly what `ckview_tensor_read`
 // writes (elements times element size, also for a partitioned tensor); for strings and
-// variants, the bytes stored.
+// variants, the bytes stored. Before answering it checks that the stored bytes exist (within
+// their shards, every slice present), so the size is safe to allocate: a crafted entry that
+// claims more than the files hold fails here with `CKVIEW_CORRUPT_DATA` or
+// `CKVIEW_CORRUPT_ENTRY`.
 ckview_status ckview_tensor_size_bytes(const ckview_tensor *tensor, uint64_t *size_out);
 
 // The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose

@@ -225,3 +225,27 @@ fn partitions_must_cover_the_tensor_exactly() {
         assert!(matches!(read(&bundle, &mut buffer), Err(FormatError::CorruptEntry { .. })), "{name}");
     }
 }
+
+#[test]
+fn sizes_are_only_given_for_bytes_that_exist() {
+    // An entry that claims 2^38 floats (1 TiB) over a data shard of a few bytes: asking for its
+    // size must fail, before any caller allocates for it.
+    let dir = scratch("huge");
+    let mut writer = BundleWriter::create(&dir.join("ck")).unwrap();
+    writer.add_raw(b"small", DataType::DtFloat, &[1], &[0; 4]).unwrap();
+    let entry = BundleEntryProto {
+        dtype: DataType::DtFloat as i32,
+        shape: Some(TensorShapeProto { dim: vec![ckview::format::proto::tensor_shape_proto::Dim { size: 1 << 38, name: String::new() }], unknown_rank: false }),
+        size: 1 << 40,
+        ..Default::default()
+    };
+    writer.add_entry(b"huge", entry);
+    let bundle = Bundle::open(&writer.finish().unwrap()).unwrap();
+    let huge = bundle.entry(b"huge").unwrap().unwrap();
+    assert!(matches!(bundle.value_size(b"huge", &huge), Err(FormatError::CorruptData { .. })));
+    assert!(matches!(bundle.size_bytes(b"huge", &huge), Err(FormatError::CorruptData { .. })));
+    let small = bundle.entry(b"small").unwrap().unwrap();
+    assert_eq!(bundle.size_bytes(b"small", &small).unwrap(), 4);
+    // The empty key holds the header, not a tensor.
+    assert!(bundle.entry(b"").unwrap().is_none());
+}

@@ -157,8 +157,8 @@ pub unsafe extern "C" fn ckview_reader_find(
         let key = if key_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(key.cast::<u8>(), key_len) } };
         let bundle = &reader.bundle;
         let found = match bundle.entry(key) {
-            Ok(Some(entry)) if !key.is_empty() => entry,
-            Ok(_) => {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
                 let error = FormatError::KeyNotFound {
                     path: bundle.table().path().to_path_buf(),
                     key: String::from_utf8_lossy(key).into_owned(),
@@ -281,10 +281,13 @@ pub unsafe extern "C" fn ckview_tensor_num_elements(tensor: *const ckview_tensor
 
 /// The tensor's size in bytes: for a fixed-size dtype, exactly what `ckview_tensor_read`
 /// writes (elements times element size, also for a partitioned tensor); for strings and
-/// variants, the bytes stored.
+/// variants, the bytes stored. Before answering it checks that the stored bytes exist (within
+/// their shards, every slice present), so the size is safe to allocate: a crafted entry that
+/// claims more than the files hold fails here with `CKVIEW_CORRUPT_DATA` or
+/// `CKVIEW_CORRUPT_ENTRY`.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_size_bytes(tensor: *const ckview_tensor, size_out: *mut u64) -> ckview_status {
-    with(tensor, size_out, |t| Ok(t.bundle().value_size(&t.key, &t.entry).unwrap_or(t.entry.size)))
+    with(tensor, size_out, |t| t.bundle().size_bytes(&t.key, &t.entry).map_err(|error| ckview_status::from(&error)))
 }
 
 /// The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose

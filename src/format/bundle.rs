@@ -73,8 +73,12 @@ impl Bundle {
         &self.table
     }
 
-    /// The checked entry stored under `key`, or `None`.
+    /// The checked entry stored under `key`, or `None`. The empty key holds the bundle header,
+    /// not a tensor: `None`.
     pub fn entry(&self, key: &[u8]) -> Result<Option<TensorEntry>> {
+        if key.is_empty() {
+            return Ok(None);
+        }
         match self.table.get(key)? {
             None => Ok(None),
             Some(value) => self.decode_entry(key, value).map(Some),

@@ -11,6 +11,14 @@ use super::{DataType, Endianness};
 /// Partitions with more slices than this are refused rather than checked pairwise.
 const MAX_SLICES: usize = 4096;
 
+/// Stored bytes of a tensor: the whole of it, or one slice and the box it fills.
+struct Piece<'b> {
+    key: Vec<u8>,
+    entry: TensorEntry,
+    stored: &'b [u8],
+    place: Option<Vec<(u64, u64)>>,
+}
+
 /// Whether stored checksums are verified when reading values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verify {
@@ -34,15 +42,69 @@ impl Bundle {
         String::from_utf8_lossy(key).into_owned()
     }
 
-    /// Bytes a full read of this entry produces: elements times element size. Strings,
-    /// variants and other variable-size dtypes are `UnsupportedDtype` here.
-    pub fn value_size(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
-        let width = element_size(entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
+    /// Bytes per element of a fixed-size dtype; `UnsupportedDtype` for strings, variants and
+    /// the other variable-size dtypes.
+    fn element_width(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
+        element_size(entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
             path: self.table().path().to_path_buf(),
             key: Self::key_text(key),
             dtype: dtype_name(entry.dtype).into(),
-        })?;
+        })
+    }
+
+    /// Bytes a full read of this entry produces: elements times element size, once it is
+    /// certain that the stored bytes exist (every piece within its shard), so that a crafted
+    /// shape cannot make a caller allocate memory for bytes that are not there.
+    pub fn value_size(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
+        let width = self.element_width(key, entry)?;
+        self.pieces(key, entry)?;
         Ok(entry.num_elements() * width) // cannot overflow: checked when the entry was decoded
+    }
+
+    /// The size of a tensor in bytes: [`Bundle::value_size`] for a fixed-size dtype, the stored
+    /// bytes (checked to exist) for strings and variants.
+    pub fn size_bytes(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
+        match self.value_size(key, entry) {
+            Err(FormatError::UnsupportedDtype { .. }) if entry.slices.is_empty() => {
+                Ok(self.stored_bytes(key, entry)?.len() as u64)
+            }
+            other => other,
+        }
+    }
+
+    /// Where a tensor's bytes are: itself for a whole tensor, else each slice with the box it
+    /// fills, after checking that the slices cover the tensor exactly once. Every piece's bytes
+    /// are checked to lie within its shard; none is read.
+    fn pieces(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<Piece<'_>>> {
+        if entry.slices.is_empty() {
+            let stored = self.stored_bytes(key, entry)?;
+            return Ok(vec![Piece { key: key.to_vec(), entry: entry.clone(), stored, place: None }]);
+        }
+        let corrupt = |reason: String| FormatError::CorruptEntry {
+            path: self.table().path().to_path_buf(),
+            key: Self::key_text(key),
+            reason,
+        };
+        if entry.slices.len() > MAX_SLICES {
+            return Err(corrupt(format!("{} slices (at most {MAX_SLICES} are read)", entry.slices.len())));
+        }
+        let boxes: Vec<Vec<(u64, u64)>> = entry.slices.iter().map(|slice| slice_box(slice, &entry.shape)).collect();
+        let volume: u64 = boxes.iter().map(|b| b.iter().map(|&(_, length)| length).product::<u64>()).sum();
+        if volume != entry.num_elements() || !pairwise_disjoint(&boxes) {
+            return Err(corrupt("its slices do not cover the tensor exactly once".into()));
+        }
+        let mut pieces = Vec::with_capacity(boxes.len());
+        for (extents, place) in entry.slices.iter().zip(boxes) {
+            let slice_name = slice_key(key, extents);
+            let slice = self.entry(&slice_name)?.ok_or_else(|| corrupt(format!("slice {place:?} is missing")))?;
+            let lengths: Vec<u64> = place.iter().map(|&(_, length)| length).collect();
+            if slice.dtype != entry.dtype || slice.shape != lengths || !slice.slices.is_empty() {
+                return Err(corrupt(format!("slice {place:?} is stored with another dtype or shape")));
+            }
+            let stored = self.stored_bytes(&slice_name, &slice)?;
+            pieces.push(Piece { key: slice_name, entry: slice, stored, place: Some(place) });
+        }
+        Ok(pieces)
     }
 
     /// Checks the stored crc32c of an unsliced entry's bytes.
@@ -64,7 +126,7 @@ impl Bundle {
     /// single-byte elements). With `Verify::Checksums` the crc32c (and bool bytes) are checked,
     /// which reads every byte once; with `Verify::Skip` the cost does not depend on the size.
     pub fn borrow_value(&self, key: &[u8], entry: &TensorEntry, verify: Verify) -> Result<&[u8]> {
-        self.value_size(key, entry)?;
+        self.element_width(key, entry)?;
         let unsupported = |reason: &str| FormatError::Unsupported {
             path: self.table().path().to_path_buf(),
             reason: format!("tensor {:?} cannot be borrowed: {reason}; read it into a buffer", Self::key_text(key)),
@@ -87,21 +149,22 @@ impl Bundle {
     /// exactly that many are written, in the host's byte order. Partitioned tensors are
     /// assembled from their slices, wherever (in whichever shard) each lives.
     pub fn read_value(&self, key: &[u8], entry: &TensorEntry, out: &mut [u8], verify: Verify) -> Result<()> {
-        let size = self.value_size(key, entry)?;
+        let width = self.element_width(key, entry)?;
+        let size = entry.num_elements() * width;
         let given = out.len() as u64;
         let out = out.get_mut(..size as usize).ok_or_else(|| FormatError::BufferTooSmall {
             key: Self::key_text(key),
             needed: size,
             given,
         })?;
-        if entry.slices.is_empty() {
-            let stored = self.stored_bytes(key, entry)?;
+        for piece in self.pieces(key, entry)? {
             if verify == Verify::Checksums {
-                self.verify(key, entry, stored)?;
+                self.verify(&piece.key, &piece.entry, piece.stored)?;
             }
-            out.copy_from_slice(stored);
-        } else {
-            self.assemble(key, entry, out, verify)?;
+            match &piece.place {
+                None => out.copy_from_slice(piece.stored),
+                Some(place) => copy_box(piece.stored, out, &entry.shape, place, width as usize),
+            }
         }
         if self.header().endianness != host_endianness() {
             let width = swap_width(entry.dtype) as usize;
@@ -125,39 +188,6 @@ impl Bundle {
                     reason: format!("bool element {at} is {:#04x}, neither 0 nor 1", bytes[at]),
                 });
             }
-        }
-        Ok(())
-    }
-
-    /// Copies every slice of a partitioned tensor into its place in `out`, after checking that
-    /// the slices cover the tensor exactly once.
-    fn assemble(&self, key: &[u8], entry: &TensorEntry, out: &mut [u8], verify: Verify) -> Result<()> {
-        let corrupt = |reason: String| FormatError::CorruptEntry {
-            path: self.table().path().to_path_buf(),
-            key: Self::key_text(key),
-            reason,
-        };
-        if entry.slices.len() > MAX_SLICES {
-            return Err(corrupt(format!("{} slices (at most {MAX_SLICES} are read)", entry.slices.len())));
-        }
-        let boxes: Vec<Vec<(u64, u64)>> = entry.slices.iter().map(|slice| slice_box(slice, &entry.shape)).collect();
-        let volume: u64 = boxes.iter().map(|b| b.iter().map(|&(_, length)| length).product::<u64>()).sum();
-        if volume != entry.num_elements() || !pairwise_disjoint(&boxes) {
-            return Err(corrupt("its slices do not cover the tensor exactly once".into()));
-        }
-        let width = element_size(entry.dtype).expect("checked by value_size");
-        for (extents, slice_box) in entry.slices.iter().zip(&boxes) {
-            let slice_name = slice_key(key, extents);
-            let slice = self.entry(&slice_name)?.ok_or_else(|| corrupt(format!("slice {slice_box:?} is missing")))?;
-            let lengths: Vec<u64> = slice_box.iter().map(|&(_, length)| length).collect();
-            if slice.dtype != entry.dtype || slice.shape != lengths || !slice.slices.is_empty() {
-                return Err(corrupt(format!("slice {slice_box:?} is stored with another dtype or shape")));
-            }
-            let stored = self.stored_bytes(&slice_name, &slice)?;
-            if verify == Verify::Checksums {
-                self.verify(&slice_name, &slice, stored)?;
-            }
-            copy_box(stored, out, &entry.shape, slice_box, width as usize);
         }
         Ok(())
     }

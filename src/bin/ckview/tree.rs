@@ -1,0 +1,415 @@
+//! `ckview tree`: the object graph as an indented tree by dotted path, variables with dtype,
+//! shape and size, optimizer slots under their variable, shared objects and cycles marked, and
+//! totals. Depth first with an explicit stack: a graph a million levels deep prints too.
+//!
+//! Each node is expanded under the edge through which TensorFlow's breadth-first walk first
+//! reaches it, so each printed path is the node's `_descendants_with_paths` path; every other
+//! edge to it prints as a reference (`-> root.a.b (shared)`, or `(cycle)` to an ancestor).
+
+use std::ffi::OsStr;
+use std::io::{self, Write};
+
+use ckview::format::dtype_name;
+use ckview::CheckpointView;
+
+use crate::args::Options;
+use crate::json::Json;
+use crate::output::{elide_front, human_bytes, printable, shape_text, tensor_bytes, Out, Paint};
+use crate::resolve::open_view;
+use crate::{Failure, Outcome};
+
+/// Indentation stops growing here; deeper lines say their depth instead.
+const MAX_INDENT: usize = 40;
+/// Text lines show at most about this many bytes of a path (the end of it).
+const TEXT_PATH_BYTES: usize = 160;
+/// JSON gives paths up to this length, `null` beyond (depth and name still locate the node).
+const JSON_PATH_BYTES: usize = 4096;
+
+const NONE: u32 = u32::MAX;
+/// `parent_len` of a node shown at top level, under no parent: its path comes from the view.
+const TOP_LEVEL: usize = usize::MAX;
+
+/// What a node's serialized tensor turned out to be in the bundle.
+enum Tensor {
+    Found { dtype: &'static str, shape: Vec<u64>, elements: u64, bytes: u64 },
+    Missing,
+    Unreadable(String),
+}
+
+/// One serialized tensor of a node (`VARIABLE_VALUE`, ...).
+struct Attr<'v> {
+    name: &'v str,
+    key: &'v str,
+    tensor: Tensor,
+}
+
+/// One optimizer slot of a variable.
+struct Slot<'v> {
+    name: &'v str,
+    node: u32,
+    optimizer: u32,
+    tensor: Option<Attr<'v>>,
+}
+
+/// One line of the tree.
+enum Line<'v, 'p> {
+    /// A node, expanded here: `path` is its dotted path in the tree; `tensorflow_path` is the
+    /// path TensorFlow gives it, when that differs (only in graphs that repeat a child name).
+    Node {
+        depth: usize,
+        node: u32,
+        name: &'v str,
+        path: &'p str,
+        tensorflow_path: Option<String>,
+        attributes: Vec<Attr<'v>>,
+        slots: Vec<Slot<'v>>,
+    },
+    /// An edge to a node expanded elsewhere: `path` is this edge's path, `target` the node's.
+    Ref { depth: usize, node: u32, name: &'v str, path: &'p str, target: Option<String>, cycle: bool },
+}
+
+/// What the last line sums up.
+#[derive(Default)]
+struct Totals {
+    nodes: u64,
+    reachable: u64,
+    variables: u64,
+    slot_variables: u64,
+    parameters: u64,
+    bytes: u64,
+}
+
+enum Frame<'v> {
+    Enter { node: u32, name: &'v str, depth: usize, parent_len: usize },
+    Ref { node: u32, name: &'v str, depth: usize, parent_len: usize },
+    Exit(u32),
+}
+
+pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
+    let view = open_view(ckpt)?;
+    let prefix = view.bundle().prefix().display().to_string();
+    if options.json {
+        let mut json = Json::new(&mut *out);
+        json.begin_object()?;
+        json.field_str("prefix", &prefix)?;
+        json.key("entries")?;
+        json.begin_array()?;
+        let totals = walk(&view, &mut |line| json_line(&mut json, line))?;
+        json.end_array()?;
+        json.key("totals")?;
+        json.begin_object()?;
+        for (name, value) in [
+            ("nodes", totals.nodes),
+            ("reachable_nodes", totals.reachable),
+            ("variables", totals.variables),
+            ("slot_variables", totals.slot_variables),
+            ("parameters", totals.parameters),
+            ("bytes", totals.bytes),
+        ] {
+            json.field_uint(name, value)?;
+        }
+        json.end_object()?;
+        json.end_object()?;
+        json.finish()?;
+        return Ok(0);
+    }
+    out.paint(Paint::Dim, format!("checkpoint {}", printable(&prefix)))?;
+    writeln!(out)?;
+    let totals = walk(&view, &mut |line| text_line(out, line))?;
+    let variables = match totals.slot_variables {
+        0 => format!("{} variables", totals.variables),
+        slots => format!("{} variables ({slots} of them optimizer slots)", totals.variables),
+    };
+    out.paint(
+        Paint::Bold,
+        format!(
+            "totals: {} nodes ({} reachable), {variables}, {} parameters, {}",
+            totals.nodes,
+            totals.reachable,
+            totals.parameters,
+            human_bytes(totals.bytes)
+        ),
+    )?;
+    writeln!(out)?;
+    Ok(0)
+}
+
+/// The tensor stored under `key`, described.
+fn tensor(view: &CheckpointView, key: &str) -> Tensor {
+    match view.bundle().entry(key.as_bytes()) {
+        Ok(Some(entry)) => Tensor::Found {
+            dtype: dtype_name(entry.dtype),
+            elements: entry.num_elements(),
+            bytes: tensor_bytes(view.bundle(), key.as_bytes(), &entry),
+            shape: entry.shape,
+        },
+        Ok(None) => Tensor::Missing,
+        Err(error) => Tensor::Unreadable(error.to_string()),
+    }
+}
+
+fn attributes(view: &CheckpointView, node: u32) -> Result<Vec<Attr<'_>>, Failure> {
+    Ok(view
+        .attributes(node)?
+        .map(|attribute| Attr { name: attribute.name, key: attribute.checkpoint_key, tensor: tensor(view, attribute.checkpoint_key) })
+        .collect())
+}
+
+/// Adds a variable (a node whose VARIABLE_VALUE was found) to the totals, once per node.
+fn count(totals: &mut Totals, counted: &mut [bool], node: u32, attributes: &[Attr<'_>]) -> bool {
+    let value = attributes.iter().find(|attribute| attribute.name == "VARIABLE_VALUE");
+    match value {
+        Some(Attr { tensor: Tensor::Found { elements, bytes, .. }, .. }) if !counted[node as usize] => {
+            counted[node as usize] = true;
+            totals.variables += 1;
+            totals.parameters += elements;
+            totals.bytes += bytes;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Walks the tree depth first and hands each line to `emit`; returns the totals.
+fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::Result<()>) -> Result<Totals, Failure> {
+    let count_nodes = view.num_nodes();
+    // Breadth first over `children()`, as TensorFlow walks its references: the edge that first
+    // reaches a node (parent and position among the parent's children) is where it is expanded.
+    let mut parent = vec![NONE; count_nodes];
+    let mut position = vec![0u32; count_nodes];
+    let mut order = vec![0u32];
+    let mut next = 0;
+    while let Some(&node) = order.get(next) {
+        next += 1;
+        for (index, (_, child)) in view.children(node)?.enumerate() {
+            if child != 0 && parent[child as usize] == NONE {
+                parent[child as usize] = node;
+                position[child as usize] = index as u32;
+                order.push(child);
+            }
+        }
+    }
+    // The walk matches TensorFlow's unless a node repeats a child name (TensorFlow never writes
+    // that); then a node's path in the tree may differ from TensorFlow's, which is shown too.
+    let exact = order.as_slice() == view.descendants();
+    drop(order);
+
+    let mut totals = Totals { nodes: count_nodes as u64, reachable: view.descendants().len() as u64, ..Totals::default() };
+    let mut counted = vec![false; count_nodes];
+    let mut expanded = vec![false; count_nodes];
+    let mut on_path = vec![false; count_nodes];
+    let mut path = String::new();
+    let mut stack = vec![Frame::Enter { node: 0, name: "root", depth: 0, parent_len: 0 }];
+    let mut extra_roots = view.descendants().iter();
+    loop {
+        let Some(frame) = stack.pop() else {
+            // Nodes TensorFlow reaches only through a repeated child name: shown at top level.
+            match extra_roots.find(|&&node| !expanded[node as usize]) {
+                Some(&node) => {
+                    stack.push(Frame::Enter { node, name: "", depth: 1, parent_len: TOP_LEVEL });
+                    continue;
+                }
+                None => break,
+            }
+        };
+        match frame {
+            Frame::Exit(node) => on_path[node as usize] = false,
+            Frame::Enter { node, name, depth, parent_len } if !expanded[node as usize] => {
+                if parent_len == TOP_LEVEL {
+                    path = view.path(node)?.unwrap_or_else(|| format!("node {node}"));
+                } else {
+                    path.truncate(parent_len);
+                    if depth > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(name);
+                }
+                let tensorflow_path = if exact { None } else { view.path(node)?.filter(|other| *other != path) };
+                expanded[node as usize] = true;
+                on_path[node as usize] = true;
+                let attributes = attributes(view, node)?;
+                count(&mut totals, &mut counted, node, &attributes);
+                let mut slots = Vec::new();
+                for variable_slot in view.variable_slots(node)? {
+                    let slot_node = variable_slot.slot.slot_variable_node_id;
+                    let slot_attributes = attributes_of_slot(view, slot_node)?;
+                    if count(&mut totals, &mut counted, slot_node, &slot_attributes) {
+                        totals.slot_variables += 1;
+                    }
+                    let tensor = slot_attributes.into_iter().find(|attribute| attribute.name == "VARIABLE_VALUE");
+                    slots.push(Slot { name: variable_slot.slot.slot_name, node: slot_node, optimizer: variable_slot.optimizer_node_id, tensor });
+                }
+                emit(Line::Node { depth, node, name, path: &path, tensorflow_path, attributes, slots })?;
+                stack.push(Frame::Exit(node));
+                let parent_len = path.len();
+                let children: Vec<(&str, u32)> = view.children(node)?.collect();
+                for (index, &(child_name, child)) in children.iter().enumerate().rev() {
+                    let is_tree_edge = child != 0 && parent[child as usize] == node && position[child as usize] == index as u32;
+                    stack.push(if is_tree_edge {
+                        Frame::Enter { node: child, name: child_name, depth: depth + 1, parent_len }
+                    } else {
+                        Frame::Ref { node: child, name: child_name, depth: depth + 1, parent_len }
+                    });
+                }
+            }
+            // Reached again (only where a graph repeats child names): a reference after all.
+            Frame::Enter { node, name, depth, parent_len } => {
+                stack.push(Frame::Ref { node, name, depth, parent_len });
+            }
+            Frame::Ref { node, name, depth, parent_len } => {
+                path.truncate(parent_len.min(path.len()));
+                path.push('.');
+                path.push_str(name);
+                let target = view.path(node)?;
+                emit(Line::Ref { depth, node, name, path: &path, target, cycle: on_path[node as usize] })?;
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// A slot variable's tensors (the slot node usually has just VARIABLE_VALUE).
+fn attributes_of_slot(view: &CheckpointView, slot_node: u32) -> Result<Vec<Attr<'_>>, Failure> {
+    attributes(view, slot_node)
+}
+
+fn indent(out: &mut Out, depth: usize) -> io::Result<()> {
+    write!(out, "{:width$}", "", width = depth.min(MAX_INDENT) * 2)?;
+    if depth > MAX_INDENT {
+        out.paint(Paint::Dim, format!("[depth {depth}] "))?;
+    }
+    Ok(())
+}
+
+/// `float32 [2, 3]  24 B`, or what went wrong.
+fn tensor_text(out: &mut Out, tensor: &Tensor, key: &str) -> io::Result<()> {
+    match tensor {
+        Tensor::Found { dtype, shape, bytes, .. } => {
+            out.paint(Paint::Cyan, format!("{dtype} {}", shape_text(shape)))?;
+            write!(out, "  ")?;
+            out.paint(Paint::Green, human_bytes(*bytes))
+        }
+        Tensor::Missing => out.paint(Paint::Red, format!("missing from the bundle (key {})", printable(key))),
+        Tensor::Unreadable(error) => out.paint(Paint::Red, format!("unreadable: {}", printable(error))),
+    }
+}
+
+fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
+    match line {
+        Line::Node { depth, node, path, tensorflow_path, attributes, slots, .. } => {
+            indent(out, depth)?;
+            let value = attributes.iter().find(|attribute| attribute.name == "VARIABLE_VALUE");
+            let paint = if value.is_some() { Paint::Bold } else { Paint::Blue };
+            out.paint(paint, printable(&elide_front(path, TEXT_PATH_BYTES)))?;
+            out.paint(Paint::Dim, format!(" #{node}"))?;
+            if let Some(value) = value {
+                write!(out, "  ")?;
+                tensor_text(out, &value.tensor, value.key)?;
+            }
+            if let Some(other) = tensorflow_path {
+                out.paint(Paint::Dim, format!("  (TensorFlow's path: {})", printable(&elide_front(&other, TEXT_PATH_BYTES))))?;
+            }
+            writeln!(out)?;
+            for attribute in attributes.iter().filter(|attribute| attribute.name != "VARIABLE_VALUE") {
+                indent(out, depth + 1)?;
+                out.paint(Paint::Dim, format!("attribute {}  ", printable(attribute.name)))?;
+                tensor_text(out, &attribute.tensor, attribute.key)?;
+                writeln!(out)?;
+            }
+            for slot in &slots {
+                indent(out, depth + 1)?;
+                out.paint(Paint::Magenta, format!("slot {}", printable(slot.name)))?;
+                out.paint(Paint::Dim, format!(" #{} (optimizer #{})", slot.node, slot.optimizer))?;
+                write!(out, "  ")?;
+                match &slot.tensor {
+                    Some(attribute) => tensor_text(out, &attribute.tensor, attribute.key)?,
+                    None => out.paint(Paint::Red, "no VARIABLE_VALUE")?,
+                }
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        Line::Ref { depth, node, path, target, cycle, .. } => {
+            indent(out, depth)?;
+            write!(out, "{} ", printable(&elide_front(path, TEXT_PATH_BYTES)))?;
+            let target = target.map_or_else(|| format!("node {node}"), |target| printable(&elide_front(&target, TEXT_PATH_BYTES)).into_owned());
+            if cycle {
+                out.paint(Paint::Magenta, format!("-> {target} (cycle)"))?;
+            } else {
+                out.paint(Paint::Yellow, format!("-> {target} (shared)"))?;
+            }
+            writeln!(out)
+        }
+    }
+}
+
+fn json_path(json: &mut Json<&mut Out>, key: &str, path: Option<&str>) -> io::Result<()> {
+    json.key(key)?;
+    match path {
+        Some(path) if path.len() <= JSON_PATH_BYTES => json.string(path),
+        _ => json.null(),
+    }
+}
+
+fn json_tensor(json: &mut Json<&mut Out>, attribute: &Attr<'_>) -> io::Result<()> {
+    json.begin_object()?;
+    json.field_str("attribute", attribute.name)?;
+    json.field_str("key", attribute.key)?;
+    match &attribute.tensor {
+        Tensor::Found { dtype, shape, elements, bytes } => {
+            json.field_str("dtype", dtype)?;
+            json.field_uints("shape", shape.iter().copied())?;
+            json.field_uint("num_elements", *elements)?;
+            json.field_uint("size_bytes", *bytes)?;
+            json.key("error")?;
+            json.null()?;
+        }
+        Tensor::Missing => json.field_str("error", "missing from the bundle")?,
+        Tensor::Unreadable(error) => json.field_str("error", error)?,
+    }
+    json.end_object()
+}
+
+fn json_line(json: &mut Json<&mut Out>, line: Line<'_, '_>) -> io::Result<()> {
+    json.begin_object()?;
+    match line {
+        Line::Node { depth, node, name, path, tensorflow_path, attributes, slots } => {
+            json.field_str("kind", "node")?;
+            json.field_uint("depth", depth as u64)?;
+            json.field_uint("node", node.into())?;
+            json.field_str("name", name)?;
+            json_path(json, "path", Some(path))?;
+            json_path(json, "tensorflow_path", tensorflow_path.as_deref())?;
+            json.key("tensors")?;
+            json.begin_array()?;
+            for attribute in &attributes {
+                json_tensor(json, attribute)?;
+            }
+            json.end_array()?;
+            json.key("slots")?;
+            json.begin_array()?;
+            for slot in &slots {
+                json.begin_object()?;
+                json.field_str("slot", slot.name)?;
+                json.field_uint("node", slot.node.into())?;
+                json.field_uint("optimizer", slot.optimizer.into())?;
+                json.key("tensor")?;
+                match &slot.tensor {
+                    Some(attribute) => json_tensor(json, attribute)?,
+                    None => json.null()?,
+                }
+                json.end_object()?;
+            }
+            json.end_array()?;
+        }
+        Line::Ref { depth, node, name, path, target, cycle } => {
+            json.field_str("kind", if cycle { "cycle" } else { "shared" })?;
+            json.field_uint("depth", depth as u64)?;
+            json.field_uint("node", node.into())?;
+            json.field_str("name", name)?;
+            json_path(json, "path", Some(path))?;
+            json_path(json, "target_path", target.as_deref())?;
+        }
+    }
+    json.end_object()
+}
