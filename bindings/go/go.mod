@@ -1,0 +1,3 @@
+module github.com/ckview/ckview/bindings/go
+
+go 1.19
