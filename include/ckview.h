@@ -98,9 +98,6 @@ typedef enum {
   CKVIEW_INTERNAL_ERROR = 255,
 } ckview_status;
 
-// An open bundle. Data shards are mapped on first use and stay mapped until the bundle drops.
-typedef struct Bundle Bundle;
-
 // Receives the children of one live object; valid only during the callback it is passed to.
 typedef struct ckview_child_sink ckview_child_sink;
 
@@ -109,6 +106,10 @@ typedef struct ckview_comparison ckview_comparison;
 
 // An error returned through an `error_out` parameter: its status and a readable message.
 typedef struct ckview_error ckview_error;
+
+// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
+// from a view with `ckview_view_reader`).
+typedef struct ckview_reader ckview_reader;
 
 // The elements of a string tensor, borrowed from the reader's mapped file. Opaque; free with
 // `ckview_string_list_free`, before the reader.
@@ -161,10 +162,6 @@ typedef struct {
   // The other object reached later under the same node.
   uint64_t other_object;
 } ckview_conflict;
-
-// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
-// from a view with `ckview_view_reader`).
-typedef Bundle ckview_reader;
 
 // One dimension of a stored slice: `length` is -1 for "the whole dimension".
 typedef struct {
@@ -357,6 +354,10 @@ ckview_status ckview_tensor_key(const ckview_tensor *tensor, ckview_str *key_out
 
 // The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
 ckview_status ckview_tensor_dtype(const ckview_tensor *tensor, int32_t *dtype_out);
+
+// Bytes per element of a `DataType` number (4 for `DT_FLOAT`, 16 for `DT_COMPLEX128`); 0 for
+// strings, variants and numbers that are not a dtype, which have no fixed size.
+size_t ckview_dtype_size(int32_t dtype);
 
 // TensorFlow's name of a `DataType` number (`"float32"`, `"bfloat16"`, `"string"`), static and
 // NUL-terminated; `"unknown"` for a number that is not a dtype.

@@ -12,16 +12,41 @@ use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
 use super::view::ckview_view;
 use super::{ckview_str, with};
-use crate::format::{dtype_c_name, Bundle, DataType, FormatError, TensorEntry, Verify};
+use crate::format::{dtype_c_name, element_size, Bundle, DataType, FormatError, TensorEntry, Verify};
 
 /// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 pub const CKVIEW_READ_SKIP_CHECKSUMS: u32 = 1;
 
 /// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
 /// from a view with `ckview_view_reader`).
-#[repr(transparent)]
 pub struct ckview_reader {
-    bundle: Bundle,
+    source: ReaderSource,
+}
+
+/// A reader owns its bundle, or reads the bundle of the view that holds it.
+enum ReaderSource {
+    Owned(Bundle),
+    /// Points at the bundle inside the same boxed `ckview_view`, which never moves.
+    OfView(*const Bundle),
+}
+
+// SAFETY: a `Bundle` is Sync; the pointer is only read, while the view that holds it lives.
+unsafe impl Send for ckview_reader {}
+unsafe impl Sync for ckview_reader {}
+
+impl ckview_reader {
+    /// The reader of the view whose bundle is at `bundle` (NULL until the view has its address).
+    pub(crate) fn of_view(bundle: *const Bundle) -> ckview_reader {
+        ckview_reader { source: ReaderSource::OfView(bundle) }
+    }
+
+    fn bundle(&self) -> &Bundle {
+        match &self.source {
+            ReaderSource::Owned(bundle) => bundle,
+            // SAFETY: the view holding this reader owns the bundle and outlives the reader.
+            ReaderSource::OfView(bundle) => unsafe { &**bundle },
+        }
+    }
 }
 
 /// One tensor's key and metadata. Opaque; free with `ckview_tensor_free` (unless borrowed from
@@ -104,7 +129,7 @@ pub unsafe extern "C" fn ckview_reader_open(
         match Bundle::open(path.as_ref()) {
             Ok(bundle) => {
                 // SAFETY: non-NULL and writable by contract.
-                unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { bundle })) };
+                unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { source: ReaderSource::Owned(bundle) })) };
                 CKVIEW_OK
             }
             Err(error) => status_of(&error, error_out),
@@ -128,9 +153,8 @@ pub unsafe extern "C" fn ckview_view_reader(view: *const ckview_view, reader_out
         // SAFETY: NULL or a live view, by contract.
         match (unsafe { view.as_ref() }, reader_out.is_null()) {
             (Some(view), false) => {
-                let bundle: *const Bundle = view.view.bundle();
-                // SAFETY: `ckview_reader` is a transparent wrapper of `Bundle`; non-NULL out-param.
-                unsafe { *reader_out = bundle.cast() };
+                // SAFETY: non-NULL out-param, by the match.
+                unsafe { *reader_out = &view.reader };
                 CKVIEW_OK
             }
             _ => CKVIEW_INVALID_ARGUMENT,
@@ -155,7 +179,7 @@ pub unsafe extern "C" fn ckview_reader_find(
         };
         // SAFETY: `key_len` readable bytes at `key`, by contract.
         let key = if key_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(key.cast::<u8>(), key_len) } };
-        let bundle = &reader.bundle;
+        let bundle = reader.bundle();
         let found = match bundle.entry(key) {
             Ok(Some(entry)) => entry,
             Ok(None) => {
@@ -186,9 +210,9 @@ pub unsafe extern "C" fn ckview_reader_list(
         let (Some(reader), false) = (unsafe { reader.as_ref() }, list_out.is_null()) else {
             return report(error_out, CKVIEW_INVALID_ARGUMENT, "reader and list_out must not be NULL");
         };
-        match reader.bundle.tensors() {
+        match reader.bundle().tensors() {
             Ok(tensors) => {
-                let tensors = tensors.into_iter().map(|(key, entry)| ckview_tensor::new(&reader.bundle, key, entry)).collect();
+                let tensors = tensors.into_iter().map(|(key, entry)| ckview_tensor::new(reader.bundle(), key, entry)).collect();
                 // SAFETY: non-NULL and writable by contract.
                 unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
                 CKVIEW_OK
@@ -246,6 +270,13 @@ pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_dtype(tensor: *const ckview_tensor, dtype_out: *mut i32) -> ckview_status {
     with(tensor, dtype_out, |t| Ok(t.entry.dtype as i32))
+}
+
+/// Bytes per element of a `DataType` number (4 for `DT_FLOAT`, 16 for `DT_COMPLEX128`); 0 for
+/// strings, variants and numbers that are not a dtype, which have no fixed size.
+#[no_mangle]
+pub extern "C" fn ckview_dtype_size(dtype: i32) -> usize {
+    guard_value(0, || DataType::try_from(dtype).ok().and_then(element_size).unwrap_or(0) as usize)
 }
 
 /// TensorFlow's name of a `DataType` number (`"float32"`, `"bfloat16"`, `"string"`), static and

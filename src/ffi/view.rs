@@ -10,13 +10,15 @@ use std::ptr::null_mut;
 use super::error::{ckview_error, report};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
-use super::{ckview_str, with};
+use super::{ckview_reader, ckview_str, with};
 use crate::graph::{GraphError, Records};
 use crate::view::CheckpointView;
 
 /// An open checkpoint and its object graph. Opaque; free with `ckview_view_free`.
 pub struct ckview_view {
     pub(crate) view: CheckpointView,
+    /// The reader `ckview_view_reader` lends, pointing at `view`'s bundle.
+    pub(crate) reader: ckview_reader,
 }
 
 /// One entry of a node's children: the local name and the child's node id.
@@ -96,8 +98,11 @@ pub unsafe extern "C" fn ckview_open(
         let path = OsStr::from_bytes(unsafe { CStr::from_ptr(save_path) }.to_bytes());
         match CheckpointView::open(path) {
             Ok(view) => {
+                // Box first, so that the bundle the reader points at has its final address.
+                let mut boxed = Box::new(ckview_view { view, reader: ckview_reader::of_view(std::ptr::null()) });
+                boxed.reader = ckview_reader::of_view(boxed.view.bundle());
                 // SAFETY: `view_out` is non-NULL and writable by contract.
-                unsafe { *view_out = Box::into_raw(Box::new(ckview_view { view })) };
+                unsafe { *view_out = Box::into_raw(boxed) };
                 CKVIEW_OK
             }
             Err(error) => report(error_out, ckview_status::from(&error), &error.to_string()),

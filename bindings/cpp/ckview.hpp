@@ -1,0 +1,866 @@
+// ckview.hpp: a header-only C++17 binding of libckview (include/ckview.h).
+//
+// Every handle of the C ABI has one RAII class here; each is move-only and frees its handle in
+// its destructor. A moved-from object holds no handle: destroying it does nothing, and calling
+// one of its methods throws ckview::Error with CKVIEW_INVALID_ARGUMENT (never undefined behaviour).
+// Every failure is a ckview::Error carrying the library's status and message.
+//
+// Build: c++ -std=c++17 prog.cpp -Iinclude -Ibindings/cpp -Ltarget/release -lckview
+//
+// Lifetimes (the C ABI's rules, unchanged)
+// - Names, keys and arrays returned as std::string_view or ckview::Span are borrowed: from the
+//   View (graph queries), from the Comparison (its results), from the Tensor (key, shape, slices)
+//   or from the reader's memory-mapped files (borrow(), read_strings()). They stay valid until
+//   that owner is destroyed. Moving an owner moves its handle, so borrowed data stays valid.
+// - A Tensor, TensorRef or TensorList must not be used after the Reader (or View) it came from
+//   is destroyed; destroy them first (declaring them after the reader does that).
+// - A ReaderRef from View::reader() is valid while the View lives.
+// - A ChildSink is valid only during the call of the callable it is passed to.
+//
+// Thread safety
+// - The binding adds no state of its own: it is exactly as thread-safe as the C ABI, whose handles
+//   are immutable once returned (see "Thread safety" in ckview.h). Any number of threads may call
+//   the const methods of one View (or Reader, Tensor, Comparison...) at once. Moving, assigning or
+//   destroying an object must not race with other uses of it or of anything borrowed from it.
+// - match()/diff() call the callable synchronously, on the calling thread, at most once per
+//   live object; the callable may use the View (and any other ckview object) re-entrantly.
+//   An exception it throws is caught before it reaches the C code and rethrown, unchanged, from
+//   match()/diff() once the C call has returned.
+
+#ifndef CKVIEW_HPP
+#define CKVIEW_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ckview.h"
+
+namespace ckview {
+
+using Status = ckview_status;
+using MatchedPair = ckview_matched_pair;  // {node_id, object}
+using Conflict = ckview_conflict;         // {node_id, matched_object, other_object}
+using SliceExtent = ckview_slice_extent;  // {start, length}; length -1 = the whole dimension
+
+/// The library's version, `MAJOR.MINOR.PATCH` (a static string).
+[[nodiscard]] inline std::string_view version() noexcept { return ckview_version(); }
+
+/// Whether the library running is compatible with the header this program was compiled with:
+/// the same major version and, while that is 0, the same minor version. Worth checking at start-up
+/// when the library is found at run time (a system install, LD_LIBRARY_PATH).
+[[nodiscard]] inline bool library_matches_header() noexcept {
+#if defined(CKVIEW_VERSION_MAJOR) && defined(CKVIEW_VERSION_MINOR)
+  // ckview_version() is "MAJOR.MINOR.PATCH".
+  const std::string_view text = ckview_version();
+  unsigned long numbers[2] = {0, 0};
+  std::size_t at = 0;
+  for (unsigned long &number : numbers) {
+    if (at >= text.size() || text[at] < '0' || text[at] > '9') return false;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; at++)
+      number = number * 10 + static_cast<unsigned long>(text[at] - '0');
+    if (at < text.size() && text[at] == '.') at++;
+  }
+  return numbers[0] == CKVIEW_VERSION_MAJOR && (CKVIEW_VERSION_MAJOR != 0 || numbers[1] == CKVIEW_VERSION_MINOR);
+#else
+  return true;  // a header from before the version macros: nothing to compare with
+#endif
+}
+
+/// The name of a status (`"CKVIEW_NOT_FOUND"`), or `"unknown status"` for any other number.
+[[nodiscard]] inline std::string_view status_name(int status) noexcept { return ckview_status_name(status); }
+
+/// TensorFlow's name of a `DataType` number (`"float32"`), or `"unknown"`.
+[[nodiscard]] inline std::string_view dtype_name(int32_t dtype) noexcept { return ckview_dtype_name(dtype); }
+
+/// A failed call: the library's status and message. For the C functions that return an owned
+/// ckview_error, what() is that error's message; for the others (which return a status only),
+/// it names the C function and the status.
+class Error : public std::runtime_error {
+ public:
+  Error(Status status, const std::string &message, int32_t callback_code = 0)
+      : std::runtime_error(message), status_(status), callback_code_(callback_code) {}
+
+  [[nodiscard]] Status status() const noexcept { return status_; }
+  [[nodiscard]] std::string_view status_name() const noexcept { return ckview::status_name(status_); }
+  /// The nonzero value a C children callback returned (CKVIEW_CALLBACK_FAILED only), else 0.
+  [[nodiscard]] int32_t callback_code() const noexcept { return callback_code_; }
+
+ private:
+  Status status_;
+  int32_t callback_code_;
+};
+
+/// A borrowed, contiguous array: a pointer and a count (std::span is C++20). Elements are owned
+/// by whoever returned the Span (see "Lifetimes" above).
+template <class T>
+class Span {
+ public:
+  using element_type = T;
+  using value_type = std::remove_cv_t<T>;
+  using size_type = std::size_t;
+  using iterator = T *;
+  using const_iterator = T *;
+
+  constexpr Span() noexcept = default;
+  constexpr Span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
+
+  [[nodiscard]] constexpr T *data() const noexcept { return data_; }
+  [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] constexpr T *begin() const noexcept { return data_; }
+  [[nodiscard]] constexpr T *end() const noexcept { return data_ + size_; }
+  /// Unchecked, like std::span.
+  [[nodiscard]] constexpr T &operator[](std::size_t index) const noexcept { return data_[index]; }
+  /// Checked: std::out_of_range past the end.
+  [[nodiscard]] T &at(std::size_t index) const {
+    if (index >= size_) throw std::out_of_range("ckview::Span::at: index out of range");
+    return data_[index];
+  }
+  [[nodiscard]] std::vector<value_type> to_vector() const { return std::vector<value_type>(begin(), end()); }
+
+ private:
+  T *data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+namespace detail {
+
+template <class T, void (*Free)(T *)>
+struct Deleter {
+  void operator()(T *handle) const noexcept { Free(handle); }
+};
+
+using ErrorPtr = std::unique_ptr<ckview_error, Deleter<ckview_error, ckview_error_free>>;
+
+[[noreturn]] inline void throw_status(Status status, const char *function) {
+  throw Error(status, std::string(function) + " failed: " + ckview_status_name(static_cast<int>(status)));
+}
+
+/// For the C functions without `error_out`.
+inline void check(Status status, const char *function) {
+  if (status != CKVIEW_OK) throw_status(status, function);
+}
+
+/// For the C functions with `error_out`: takes ownership of `raw` (which may be NULL).
+inline void check(Status status, ckview_error *raw, const char *function) {
+  ErrorPtr error(raw);
+  if (status == CKVIEW_OK) return;
+  if (!error) throw_status(status, function);
+  throw Error(status, ckview_error_message(error.get()), ckview_error_callback_code(error.get()));
+}
+
+inline std::string_view view_of(ckview_str text) noexcept { return std::string_view(text.ptr, text.len); }
+
+inline std::size_t to_size(uint64_t value, const char *what) {
+  if (value > std::numeric_limits<std::size_t>::max())
+    throw Error(CKVIEW_INVALID_ARGUMENT, std::string(what) + " does not fit in size_t on this platform");
+  return static_cast<std::size_t>(value);
+}
+
+inline uint32_t read_flags(bool verify) noexcept {
+  return verify ? 0u : static_cast<uint32_t>(CKVIEW_READ_SKIP_CHECKSUMS);
+}
+
+/// A random-access position in something indexed by 0..count-1. `Access` is a small copyable
+/// function object `Value operator()(std::size_t) const`, held by value, so an iterator stays
+/// usable after the range object that made it is gone (while the C handle lives).
+template <class Access, class Value>
+class IndexIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;  // operator* returns a value, not a reference
+  using value_type = Value;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  using reference = Value;
+
+  IndexIterator() = default;
+  IndexIterator(Access access, std::size_t index) : access_(access), index_(index) {}
+
+  [[nodiscard]] Value operator*() const { return access_(index_); }
+  IndexIterator &operator++() noexcept {
+    ++index_;
+    return *this;
+  }
+  IndexIterator operator++(int) noexcept {
+    IndexIterator before = *this;
+    ++index_;
+    return before;
+  }
+  [[nodiscard]] friend bool operator==(const IndexIterator &a, const IndexIterator &b) noexcept {
+    return a.index_ == b.index_;
+  }
+  [[nodiscard]] friend bool operator!=(const IndexIterator &a, const IndexIterator &b) noexcept {
+    return a.index_ != b.index_;
+  }
+
+ private:
+  Access access_{};
+  std::size_t index_ = 0;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// Graph records. Their string_views are borrowed from the View.
+
+/// One child of a checkpoint node: `for (auto [name, node_id] : view.children(0))`.
+struct Child {
+  std::string_view name;
+  uint32_t node_id;
+};
+
+/// A serialized tensor of a node (`SerializedTensor`).
+struct Attribute {
+  std::string_view name;            // e.g. VARIABLE_VALUE
+  std::string_view full_name;       // the object's full name when saved
+  std::string_view checkpoint_key;  // its key in the bundle: Reader::find(checkpoint_key)
+};
+
+/// An optimizer slot variable recorded on an optimizer node (`SlotVariableReference`).
+struct SlotVariable {
+  uint32_t original_variable_node_id;
+  std::string_view slot_name;
+  uint32_t slot_variable_node_id;
+};
+
+/// An optimizer slot of a variable, seen from the variable.
+struct VariableSlot {
+  std::string_view slot_name;
+  uint32_t optimizer_node_id;
+  uint32_t slot_node_id;
+};
+
+/// A saver registered for a node (`RegisteredSaver`).
+struct RegisteredSaver {
+  std::string_view name;
+  std::string_view object_name;
+};
+
+/// One edge of a live graph given up front (match_edges, diff_edges).
+struct Edge {
+  uint64_t parent;
+  std::string name;
+  uint64_t child;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tensors
+
+/// A tensor's metadata and value, not owning its handle: borrowed from a TensorList, or the base
+/// of an owning Tensor. Copyable, like std::string_view. Valid while its owner and reader live.
+class TensorRef {
+ public:
+  TensorRef() noexcept = default;
+  explicit TensorRef(const ckview_tensor *tensor) noexcept : tensor_(tensor) {}
+
+  [[nodiscard]] const ckview_tensor *get() const noexcept { return tensor_; }
+  [[nodiscard]] explicit operator bool() const noexcept { return tensor_ != nullptr; }
+
+  /// The key, borrowed from the tensor.
+  [[nodiscard]] std::string_view key() const {
+    ckview_str key{"", 0};
+    detail::check(ckview_tensor_key(tensor_, &key), "ckview_tensor_key");
+    return detail::view_of(key);
+  }
+  /// TensorFlow's `DataType` number (DT_FLOAT = 1, ...).
+  [[nodiscard]] int32_t dtype() const {
+    int32_t dtype = 0;
+    detail::check(ckview_tensor_dtype(tensor_, &dtype), "ckview_tensor_dtype");
+    return dtype;
+  }
+  /// TensorFlow's dtype name: "float32", "string", ...
+  [[nodiscard]] std::string_view dtype_name() const { return ckview::dtype_name(dtype()); }
+  /// The dimensions (empty for a scalar), borrowed from the tensor.
+  [[nodiscard]] Span<const uint64_t> shape() const {
+    const uint64_t *dims = nullptr;
+    std::size_t rank = 0;
+    detail::check(ckview_tensor_shape(tensor_, &dims, &rank), "ckview_tensor_shape");
+    return rank == 0 ? Span<const uint64_t>() : Span<const uint64_t>(dims, rank);
+  }
+  /// The number of elements (1 for a scalar).
+  [[nodiscard]] uint64_t num_elements() const {
+    uint64_t count = 0;
+    detail::check(ckview_tensor_num_elements(tensor_, &count), "ckview_tensor_num_elements");
+    return count;
+  }
+  /// What read_into() writes for a fixed-size dtype; the stored bytes for strings and variants.
+  [[nodiscard]] uint64_t size_bytes() const {
+    uint64_t size = 0;
+    detail::check(ckview_tensor_size_bytes(tensor_, &size), "ckview_tensor_size_bytes");
+    return size;
+  }
+  /// The data shard holding the bytes (meaningless for a partitioned tensor).
+  [[nodiscard]] uint32_t shard() const {
+    uint32_t shard = 0;
+    detail::check(ckview_tensor_shard(tensor_, &shard), "ckview_tensor_shard");
+    return shard;
+  }
+  /// The number of stored slices of a partitioned tensor (0 when stored whole).
+  [[nodiscard]] std::size_t slice_count() const {
+    std::size_t count = 0;
+    detail::check(ckview_tensor_slice_count(tensor_, &count), "ckview_tensor_slice_count");
+    return count;
+  }
+  /// One extent per dimension of the `index`-th slice, borrowed from the tensor.
+  [[nodiscard]] Span<const SliceExtent> slice(std::size_t index) const {
+    const ckview_slice_extent *extents = nullptr;
+    std::size_t rank = 0;
+    detail::check(ckview_tensor_slice(tensor_, index, &extents, &rank), "ckview_tensor_slice");
+    return Span<const SliceExtent>(extents, rank);
+  }
+  [[nodiscard]] std::vector<Span<const SliceExtent>> slices() const {
+    std::vector<Span<const SliceExtent>> all;
+    const std::size_t count = slice_count();
+    all.reserve(count);
+    for (std::size_t i = 0; i < count; i++) all.push_back(slice(i));
+    return all;
+  }
+
+  /// Reads a fixed-size tensor into `buffer` (at least size_bytes() bytes; exactly that many are
+  /// written), row-major, host byte order, slices assembled. `verify` checks every crc32c.
+  void read_into(void *buffer, std::size_t buffer_len, bool verify = true) const {
+    ckview_error *error = nullptr;
+    const Status status = ckview_tensor_read(tensor_, buffer, buffer_len, detail::read_flags(verify), &error);
+    detail::check(status, error, "ckview_tensor_read");
+  }
+  /// The value's bytes, copied.
+  [[nodiscard]] std::vector<std::byte> read_bytes(bool verify = true) const {
+    std::vector<std::byte> bytes(detail::to_size(size_bytes(), "the tensor's size"));
+    read_into(bytes.data(), bytes.size(), verify);
+    return bytes;
+  }
+  /// The value as elements of T (e.g. read<float>() of a float32 tensor). sizeof(T) must equal the
+  /// dtype's element size (ckview_dtype_size): read<double>() of a float32 tensor throws
+  /// CKVIEW_UNSUPPORTED_DTYPE. Use uint8_t for bool tensors, std::array<float, 2> for complex64.
+  template <class T>
+  [[nodiscard]] std::vector<T> read(bool verify = true) const {
+    static_assert(std::is_trivially_copyable_v<T>, "read<T> needs a trivially copyable T");
+    static_assert(!std::is_same_v<T, bool>, "std::vector<bool> packs bits: read<uint8_t>() a bool tensor");
+    const std::size_t width = ckview_dtype_size(dtype());
+    if (width != sizeof(T))
+      throw Error(CKVIEW_UNSUPPORTED_DTYPE, "read<T>: sizeof(T) = " + std::to_string(sizeof(T)) + " but a " +
+                                                ckview_dtype_name(dtype()) + " element has " + std::to_string(width) +
+                                                " bytes");
+    const std::size_t size = detail::to_size(size_bytes(), "the tensor's size");
+    std::vector<T> values(size / sizeof(T));
+    read_into(values.data(), size, verify);
+    return values;
+  }
+  /// The stored bytes without a copy, pointing into the memory-mapped shard: valid while the
+  /// reader (or view) lives. Only for unsliced fixed-size tensors needing no byte swapping;
+  /// otherwise Error(CKVIEW_UNSUPPORTED): use read_bytes().
+  [[nodiscard]] Span<const std::byte> borrow(bool verify = true) const {
+    const void *data = nullptr;
+    std::size_t len = 0;
+    ckview_error *error = nullptr;
+    const Status status = ckview_tensor_borrow(tensor_, &data, &len, detail::read_flags(verify), &error);
+    detail::check(status, error, "ckview_tensor_borrow");
+    return Span<const std::byte>(static_cast<const std::byte *>(data), len);
+  }
+  /// The elements of a DT_STRING tensor, row-major (any bytes, NULs included), both checksums
+  /// verified. The string_views point into the reader's mapped file: valid while it lives.
+  [[nodiscard]] std::vector<std::string_view> read_strings() const {
+    ckview_string_list *raw = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_tensor_read_strings(tensor_, &raw, &error);
+    detail::check(status, error, "ckview_tensor_read_strings");
+    const std::unique_ptr<ckview_string_list, detail::Deleter<ckview_string_list, ckview_string_list_free>> list(raw);
+    std::size_t count = 0;
+    detail::check(ckview_string_list_count(list.get(), &count), "ckview_string_list_count");
+    std::vector<std::string_view> strings;
+    strings.reserve(count);
+    for (std::size_t i = 0; i < count; i++) {
+      ckview_str element{"", 0};
+      detail::check(ckview_string_list_get(list.get(), i, &element), "ckview_string_list_get");
+      strings.push_back(detail::view_of(element));
+    }
+    return strings;
+  }
+
+ protected:
+  const ckview_tensor *tensor_ = nullptr;
+};
+
+/// A tensor found by key (Reader::find), owning its handle. Move-only. Converts to TensorRef.
+class Tensor : public TensorRef {
+ public:
+  Tensor() noexcept = default;
+  /// Adopts a handle from ckview_reader_find (never one borrowed from a list).
+  explicit Tensor(ckview_tensor *owned) noexcept : TensorRef(owned), owned_(owned) {}
+  Tensor(const Tensor &) = delete;
+  Tensor &operator=(const Tensor &) = delete;
+  Tensor(Tensor &&other) noexcept : TensorRef(std::exchange(other.tensor_, nullptr)), owned_(std::move(other.owned_)) {}
+  Tensor &operator=(Tensor &&other) noexcept {
+    owned_ = std::move(other.owned_);
+    tensor_ = std::exchange(other.tensor_, nullptr);
+    return *this;
+  }
+  ~Tensor() = default;
+
+  /// Gives up ownership; the caller frees the handle with ckview_tensor_free.
+  [[nodiscard]] ckview_tensor *release() noexcept {
+    tensor_ = nullptr;
+    return owned_.release();
+  }
+
+ private:
+  std::unique_ptr<ckview_tensor, detail::Deleter<ckview_tensor, ckview_tensor_free>> owned_;
+};
+
+/// Every tensor of a bundle in key order (Reader::list), owning the list. Move-only. Iterating
+/// gives TensorRefs borrowed from the list: `for (ckview::TensorRef t : reader.list())` is fine,
+/// but keep the list alive while you use a TensorRef.
+class TensorList {
+ private:
+  struct Access {
+    const ckview_tensor_list *list = nullptr;
+    TensorRef operator()(std::size_t index) const {
+      const ckview_tensor *tensor = nullptr;
+      detail::check(ckview_tensor_list_get(list, index, &tensor), "ckview_tensor_list_get");
+      return TensorRef(tensor);
+    }
+  };
+
+ public:
+  using iterator = detail::IndexIterator<Access, TensorRef>;
+  using value_type = TensorRef;
+
+  TensorList() noexcept = default;
+  explicit TensorList(ckview_tensor_list *owned) noexcept : list_(owned) {}
+
+  [[nodiscard]] const ckview_tensor_list *get() const noexcept { return list_.get(); }
+  [[nodiscard]] explicit operator bool() const noexcept { return list_ != nullptr; }
+  [[nodiscard]] std::size_t size() const {
+    std::size_t count = 0;
+    detail::check(ckview_tensor_list_count(list_.get(), &count), "ckview_tensor_list_count");
+    return count;
+  }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  /// Checked: Error(CKVIEW_INDEX_OUT_OF_RANGE) past the end.
+  [[nodiscard]] TensorRef operator[](std::size_t index) const { return Access{list_.get()}(index); }
+  [[nodiscard]] iterator begin() const { return iterator(Access{list_.get()}, 0); }
+  [[nodiscard]] iterator end() const { return iterator(Access{list_.get()}, size()); }
+
+ private:
+  std::unique_ptr<ckview_tensor_list, detail::Deleter<ckview_tensor_list, ckview_tensor_list_free>> list_;
+};
+
+/// The tensors of a bundle, by key, not owning the handle: the reader of a View (View::reader(),
+/// valid while the View lives), or the base of an owning Reader. Copyable.
+class ReaderRef {
+ public:
+  ReaderRef() noexcept = default;
+  explicit ReaderRef(const ckview_reader *reader) noexcept : reader_(reader) {}
+
+  [[nodiscard]] const ckview_reader *get() const noexcept { return reader_; }
+  [[nodiscard]] explicit operator bool() const noexcept { return reader_ != nullptr; }
+
+  /// The tensor stored under `key` (any bytes); Error(CKVIEW_KEY_NOT_FOUND) when there is none.
+  [[nodiscard]] Tensor find(std::string_view key) const {
+    ckview_tensor *tensor = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_reader_find(reader_, key.data(), key.size(), &tensor, &error);
+    detail::check(status, error, "ckview_reader_find");
+    return Tensor(tensor);
+  }
+  /// Every tensor in key order, as tf.train.list_variables lists them.
+  [[nodiscard]] TensorList list() const {
+    ckview_tensor_list *list = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_reader_list(reader_, &list, &error);
+    detail::check(status, error, "ckview_reader_list");
+    return TensorList(list);
+  }
+
+ protected:
+  const ckview_reader *reader_ = nullptr;
+};
+
+/// An open bundle (ckview_reader_open), owning its handle. Move-only. Opens TF1 name-based
+/// checkpoints too, since it needs no object graph.
+class Reader : public ReaderRef {
+ public:
+  Reader() noexcept = default;
+  explicit Reader(ckview_reader *owned) noexcept : ReaderRef(owned), owned_(owned) {}
+  Reader(const Reader &) = delete;
+  Reader &operator=(const Reader &) = delete;
+  Reader(Reader &&other) noexcept : ReaderRef(std::exchange(other.reader_, nullptr)), owned_(std::move(other.owned_)) {}
+  Reader &operator=(Reader &&other) noexcept {
+    owned_ = std::move(other.owned_);
+    reader_ = std::exchange(other.reader_, nullptr);
+    return *this;
+  }
+  ~Reader() = default;
+
+  /// `save_path`: a checkpoint prefix, a directory with a `checkpoint` file, `P.index` or a shard.
+  [[nodiscard]] static Reader open(const char *save_path) {
+    ckview_reader *reader = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_reader_open(save_path, &reader, &error);
+    detail::check(status, error, "ckview_reader_open");
+    return Reader(reader);
+  }
+  [[nodiscard]] static Reader open(const std::string &save_path) { return open(save_path.c_str()); }
+
+  /// Gives up ownership; the caller frees the handle with ckview_reader_free.
+  [[nodiscard]] ckview_reader *release() noexcept {
+    reader_ = nullptr;
+    return owned_.release();
+  }
+
+ private:
+  std::unique_ptr<ckview_reader, detail::Deleter<ckview_reader, ckview_reader_free>> owned_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Comparing a checkpoint with a live object graph
+
+/// Receives the children of one live object during a match or diff; valid only during the call
+/// of the callable it is passed to.
+class ChildSink {
+ public:
+  /// Wraps the sink a ckview_children_callback receives.
+  explicit ChildSink(ckview_child_sink *sink) noexcept : sink_(sink) {}
+  ChildSink(const ChildSink &) = delete;
+  ChildSink &operator=(const ChildSink &) = delete;
+
+  /// Adds the child `child` under `name` (UTF-8, copied). Call it in the object's own order. A
+  /// name given twice keeps its first place and its last child.
+  void add(std::string_view name, uint64_t child) {
+    detail::check(ckview_child_sink_add(sink_, name.data(), name.size(), child), "ckview_child_sink_add");
+  }
+  [[nodiscard]] ckview_child_sink *get() const noexcept { return sink_; }
+
+ private:
+  ckview_child_sink *sink_;
+};
+
+/// The result of a match or diff, owning its handle. Move-only. Its Spans are borrowed from it.
+class Comparison {
+ public:
+  Comparison() noexcept = default;
+  explicit Comparison(ckview_comparison *owned) noexcept : comparison_(owned) {}
+
+  [[nodiscard]] const ckview_comparison *get() const noexcept { return comparison_.get(); }
+  [[nodiscard]] explicit operator bool() const noexcept { return comparison_ != nullptr; }
+
+  /// (node id, live object) pairs in the order of TensorFlow's match dict; starts with (0, root).
+  [[nodiscard]] Span<const MatchedPair> matched() const {
+    const ckview_matched_pair *pairs = nullptr;
+    std::size_t count = 0;
+    detail::check(ckview_comparison_matched(comparison_.get(), &pairs, &count), "ckview_comparison_matched");
+    return Span<const MatchedPair>(pairs, count);
+  }
+  /// Checkpoint nodes no live object matched, in descendants() order (diff only).
+  [[nodiscard]] Span<const uint32_t> only_in_checkpoint() const {
+    const uint32_t *ids = nullptr;
+    std::size_t count = 0;
+    detail::check(ckview_comparison_only_in_checkpoint(comparison_.get(), &ids, &count),
+                  "ckview_comparison_only_in_checkpoint");
+    return Span<const uint32_t>(ids, count);
+  }
+  /// Live objects no checkpoint node matched, breadth first from the root, each once (diff only).
+  [[nodiscard]] Span<const uint64_t> only_in_live() const {
+    const uint64_t *objects = nullptr;
+    std::size_t count = 0;
+    detail::check(ckview_comparison_only_in_live(comparison_.get(), &objects, &count),
+                  "ckview_comparison_only_in_live");
+    return Span<const uint64_t>(objects, count);
+  }
+  /// Checkpoint nodes reached as two different live objects (TensorFlow only logs these).
+  [[nodiscard]] Span<const Conflict> conflicts() const {
+    const ckview_conflict *conflicts = nullptr;
+    std::size_t count = 0;
+    detail::check(ckview_comparison_conflicts(comparison_.get(), &conflicts, &count), "ckview_comparison_conflicts");
+    return Span<const Conflict>(conflicts, count);
+  }
+
+  /// Gives up ownership; the caller frees the handle with ckview_comparison_free.
+  [[nodiscard]] ckview_comparison *release() noexcept { return comparison_.release(); }
+
+ private:
+  std::unique_ptr<ckview_comparison, detail::Deleter<ckview_comparison, ckview_comparison_free>> comparison_;
+};
+
+namespace detail {
+
+template <class Fn>
+struct CallbackState {
+  Fn *children;
+  std::exception_ptr exception;
+};
+
+/// The C callback behind View::match/diff: calls the C++ callable, and catches whatever it
+/// throws so that nothing unwinds through the library's frames; match/diff rethrow it.
+template <class Fn>
+int32_t children_trampoline(void *userdata, uint64_t object, ckview_child_sink *sink) noexcept {
+  auto *state = static_cast<CallbackState<Fn> *>(userdata);
+  try {
+    ChildSink wrapped(sink);
+    std::invoke(*state->children, object, wrapped);
+    return 0;
+  } catch (...) {
+    state->exception = std::current_exception();
+    return 1;
+  }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// The view
+
+/// The children of one checkpoint node, in the order of TensorFlow's `children(node)` dict: a
+/// lightweight range of Child whose names are borrowed from the View.
+class Children {
+ private:
+  struct Access {
+    const ckview_view *view = nullptr;
+    uint32_t node = 0;
+    Child operator()(std::size_t index) const {
+      ckview_child child{{"", 0}, 0};
+      detail::check(ckview_view_child(view, node, index, &child), "ckview_view_child");
+      return Child{detail::view_of(child.name), child.node_id};
+    }
+  };
+
+ public:
+  using iterator = detail::IndexIterator<Access, Child>;
+  using value_type = Child;
+
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  /// Checked: Error(CKVIEW_INDEX_OUT_OF_RANGE) past the end.
+  [[nodiscard]] Child operator[](std::size_t index) const { return access_(index); }
+  [[nodiscard]] iterator begin() const { return iterator(access_, 0); }
+  [[nodiscard]] iterator end() const { return iterator(access_, count_); }
+
+ private:
+  friend class View;
+  Children(const ckview_view *view, uint32_t node, std::size_t count) noexcept : access_{view, node}, count_(count) {}
+
+  Access access_;
+  std::size_t count_;
+};
+
+/// An open checkpoint and its object graph (ckview_open), owning its handle. Move-only.
+/// Everything it returns by string_view or Span is borrowed from it.
+class View {
+ public:
+  View() noexcept = default;
+  explicit View(ckview_view *owned) noexcept : view_(owned) {}
+
+  /// Opens the checkpoint `save_path` leads to: a prefix (`dir/ckpt-1`), a directory whose
+  /// `checkpoint` file names the latest checkpoint, `P.index`, or a data shard. A TF1 name-based
+  /// checkpoint throws Error(CKVIEW_NAME_BASED_CHECKPOINT); open it with Reader instead.
+  [[nodiscard]] static View open(const char *save_path) {
+    ckview_view *view = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_open(save_path, &view, &error);
+    detail::check(status, error, "ckview_open");
+    return View(view);
+  }
+  [[nodiscard]] static View open(const std::string &save_path) { return open(save_path.c_str()); }
+
+  [[nodiscard]] const ckview_view *get() const noexcept { return view_.get(); }
+  [[nodiscard]] explicit operator bool() const noexcept { return view_ != nullptr; }
+  /// Gives up ownership; the caller frees the handle with ckview_view_free.
+  [[nodiscard]] ckview_view *release() noexcept { return view_.release(); }
+
+  /// The number of nodes; ids run from 0 (the root) to node_count() - 1.
+  [[nodiscard]] std::size_t node_count() const {
+    std::size_t count = 0;
+    detail::check(ckview_view_node_count(get(), &count), "ckview_view_node_count");
+    return count;
+  }
+
+  /// `CheckpointView.children(node)`: `for (auto [name, id] : view.children(0))`.
+  [[nodiscard]] Children children(uint32_t node) const {
+    std::size_t count = 0;
+    detail::check(ckview_view_child_count(get(), node, &count), "ckview_view_child_count");
+    return Children(get(), node, count);
+  }
+
+  /// `CheckpointView.descendants()`: node 0 and every node reachable from it, breadth first.
+  [[nodiscard]] Span<const uint32_t> descendants() const {
+    const uint32_t *ids = nullptr;
+    std::size_t count = 0;
+    detail::check(ckview_view_descendants(get(), &ids, &count), "ckview_view_descendants");
+    return Span<const uint32_t>(ids, count);
+  }
+
+  /// The dotted path TensorFlow gives `node` (`root.leaf.a_var`); Error(CKVIEW_NODE_UNREACHABLE)
+  /// for a node the root does not reach.
+  [[nodiscard]] std::string path(uint32_t node) const {
+    std::size_t length = 0;
+    Status status = ckview_view_path(get(), node, nullptr, 0, &length);
+    if (status != CKVIEW_BUFFER_TOO_SMALL) detail::check(status, "ckview_view_path");
+    std::string text(length + 1, '\0');
+    detail::check(ckview_view_path(get(), node, text.data(), text.size(), &length), "ckview_view_path");
+    text.resize(length);
+    return text;
+  }
+
+  /// (node id, path) for every node of descendants(), in that order.
+  [[nodiscard]] std::vector<std::pair<uint32_t, std::string>> paths() const {
+    std::vector<std::pair<uint32_t, std::string>> all;
+    const Span<const uint32_t> ids = descendants();
+    all.reserve(ids.size());
+    for (uint32_t id : ids) all.emplace_back(id, path(id));
+    return all;
+  }
+
+  /// The node's serialized tensors, in stored order.
+  [[nodiscard]] std::vector<Attribute> attributes(uint32_t node) const {
+    std::size_t count = 0;
+    detail::check(ckview_view_attribute_count(get(), node, &count), "ckview_view_attribute_count");
+    std::vector<Attribute> all;
+    all.reserve(count);
+    for (std::size_t i = 0; i < count; i++) {
+      ckview_attribute a{{"", 0}, {"", 0}, {"", 0}};
+      detail::check(ckview_view_attribute(get(), node, i, &a), "ckview_view_attribute");
+      all.push_back(
+          Attribute{detail::view_of(a.name), detail::view_of(a.full_name), detail::view_of(a.checkpoint_key)});
+    }
+    return all;
+  }
+
+  /// The optimizer slot variables recorded on `node` (an optimizer node).
+  [[nodiscard]] std::vector<SlotVariable> slot_variables(uint32_t node) const {
+    std::size_t count = 0;
+    detail::check(ckview_view_slot_variable_count(get(), node, &count), "ckview_view_slot_variable_count");
+    std::vector<SlotVariable> all;
+    all.reserve(count);
+    for (std::size_t i = 0; i < count; i++) {
+      ckview_slot_variable s{0, {"", 0}, 0};
+      detail::check(ckview_view_slot_variable(get(), node, i, &s), "ckview_view_slot_variable");
+      all.push_back(SlotVariable{s.original_variable_node_id, detail::view_of(s.slot_name), s.slot_variable_node_id});
+    }
+    return all;
+  }
+
+  /// The optimizer slots of the variable `node` (legacy Keras optimizers).
+  [[nodiscard]] std::vector<VariableSlot> variable_slots(uint32_t node) const {
+    std::size_t count = 0;
+    detail::check(ckview_view_variable_slot_count(get(), node, &count), "ckview_view_variable_slot_count");
+    std::vector<VariableSlot> all;
+    all.reserve(count);
+    for (std::size_t i = 0; i < count; i++) {
+      ckview_variable_slot s{{"", 0}, 0, 0};
+      detail::check(ckview_view_variable_slot(get(), node, i, &s), "ckview_view_variable_slot");
+      all.push_back(VariableSlot{detail::view_of(s.slot_name), s.optimizer_node_id, s.slot_node_id});
+    }
+    return all;
+  }
+
+  /// The saver registered for `node`, if any.
+  [[nodiscard]] std::optional<RegisteredSaver> registered_saver(uint32_t node) const {
+    bool present = false;
+    ckview_registered_saver saver{{"", 0}, {"", 0}};
+    detail::check(ckview_view_registered_saver(get(), node, &present, &saver), "ckview_view_registered_saver");
+    if (!present) return std::nullopt;
+    return RegisteredSaver{detail::view_of(saver.name), detail::view_of(saver.object_name)};
+  }
+
+  /// The node's `has_checkpoint_values` flag; nullopt when the writer left it unset.
+  [[nodiscard]] std::optional<bool> has_checkpoint_values(uint32_t node) const {
+    ckview_optional_bool value = CKVIEW_UNSET;
+    detail::check(ckview_view_has_checkpoint_values(get(), node, &value), "ckview_view_has_checkpoint_values");
+    if (value == CKVIEW_UNSET) return std::nullopt;
+    return value == CKVIEW_TRUE;
+  }
+
+  /// The reader of the view's bundle, borrowed: valid while this View lives.
+  [[nodiscard]] ReaderRef reader() const {
+    const ckview_reader *reader = nullptr;
+    detail::check(ckview_view_reader(get(), &reader), "ckview_view_reader");
+    return ReaderRef(reader);
+  }
+
+  /// `CheckpointView.match(root)`. Live objects are uint64_t handles of your choosing (equal
+  /// handles = the same object). `children(object, sink)` is any callable that lists the named
+  /// children of `object` with `sink.add(name, child)`, in the object's own order. It is called
+  /// at most once per object; whatever it throws is rethrown from here, unchanged.
+  template <class F>
+  [[nodiscard]] Comparison match(uint64_t root, F &&children) const {
+    return compare_live(root, children, &ckview_view_match, "ckview_view_match");
+  }
+
+  /// `CheckpointView.diff(root)`: the match, plus the checkpoint nodes and live objects that
+  /// have no counterpart (Comparison::only_in_checkpoint, only_in_live).
+  template <class F>
+  [[nodiscard]] Comparison diff(uint64_t root, F &&children) const {
+    return compare_live(root, children, &ckview_view_diff, "ckview_view_diff");
+  }
+
+  /// match() on a live graph given as edges; an object's children are its edges in order.
+  [[nodiscard]] Comparison match_edges(uint64_t root, const std::vector<Edge> &edges) const {
+    return compare_edges(root, edges, &ckview_view_match_edges, "ckview_view_match_edges");
+  }
+  /// diff() on a live graph given as edges.
+  [[nodiscard]] Comparison diff_edges(uint64_t root, const std::vector<Edge> &edges) const {
+    return compare_edges(root, edges, &ckview_view_diff_edges, "ckview_view_diff_edges");
+  }
+
+  /// Diffs this checkpoint's structure against `other`'s, whose node ids play the live objects:
+  /// only_in_checkpoint() = nodes only here, only_in_live() = node ids only in `other`.
+  [[nodiscard]] Comparison diff(const View &other) const {
+    ckview_comparison *comparison = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = ckview_view_diff_view(get(), other.get(), &comparison, &error);
+    detail::check(status, error, "ckview_view_diff_view");
+    return Comparison(comparison);
+  }
+
+ private:
+  using LiveFunction = ckview_status (*)(const ckview_view *, uint64_t, ckview_children_callback, void *,
+                                         ckview_comparison **, ckview_error **);
+  using EdgeFunction = ckview_status (*)(const ckview_view *, uint64_t, const ckview_edge *, std::size_t,
+                                         ckview_comparison **, ckview_error **);
+
+  template <class Fn>
+  Comparison compare_live(uint64_t root, Fn &children, LiveFunction function, const char *name) const {
+    static_assert(std::is_invocable_v<Fn &, uint64_t, ChildSink &>,
+                  "the children callable must accept (uint64_t object, ckview::ChildSink &sink)");
+    detail::CallbackState<Fn> state{std::addressof(children), nullptr};
+    ckview_comparison *raw = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = function(get(), root, &detail::children_trampoline<Fn>, &state, &raw, &error);
+    Comparison comparison(raw);
+    detail::ErrorPtr owned_error(error);
+    if (state.exception) std::rethrow_exception(state.exception);
+    detail::check(status, owned_error.release(), name);
+    return comparison;
+  }
+
+  Comparison compare_edges(uint64_t root, const std::vector<Edge> &edges, EdgeFunction function,
+                           const char *name) const {
+    std::vector<ckview_edge> c_edges;
+    c_edges.reserve(edges.size());
+    for (const Edge &edge : edges)
+      c_edges.push_back(ckview_edge{edge.parent, ckview_str{edge.name.data(), edge.name.size()}, edge.child});
+    ckview_comparison *comparison = nullptr;
+    ckview_error *error = nullptr;
+    const Status status = function(get(), root, c_edges.data(), c_edges.size(), &comparison, &error);
+    detail::check(status, error, name);
+    return Comparison(comparison);
+  }
+
+  std::unique_ptr<ckview_view, detail::Deleter<ckview_view, ckview_view_free>> view_;
+};
+
+}  // namespace ckview
+
+#endif  // CKVIEW_HPP
