@@ -250,11 +250,15 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, String> {
             }
             "--limit" | "-n" if spec.name == "show" => {
                 let given = value("a number of elements")?;
-                options.limit = given
-                    .parse()
-                    .map_err(|_| format!("--limit takes a number of elements, not {given:?}"))?;
+                options.limit =
+                    given.parse().map_err(|_| format!("--limit takes a number of elements, not {given:?}"))?;
             }
-            _ => return Err(format!("unknown option {text:?} for `ckview {}`; run `ckview {} --help`", spec.name, spec.name)),
+            _ => {
+                return Err(format!(
+                    "unknown option {text:?} for `ckview {}`; run `ckview {} --help`",
+                    spec.name, spec.name
+                ))
+            }
         }
     }
     let required = spec.operands.iter().filter(|operand| !operand.ends_with('?')).count();
@@ -290,11 +294,15 @@ mod tests {
 
     #[test]
     fn options_anywhere_and_operands_after_double_dash() {
-        let Ok(Invocation::Run(Command::Show { ckpt, target }, options)) = parse_line("show --json c -n 3 -- --odd") else {
+        let Ok(Invocation::Run(Command::Show { ckpt, target }, options)) = parse_line("show --json c -n 3 -- --odd")
+        else {
             panic!("did not parse");
         };
         assert_eq!((ckpt.to_str(), target.to_str(), options.json, options.limit), (Some("c"), Some("--odd"), true, 3));
-        assert!(matches!(parse_line("keys --color=never c *x*"), Ok(Invocation::Run(Command::Keys { pattern: Some(_), .. }, _))));
+        assert!(matches!(
+            parse_line("keys --color=never c *x*"),
+            Ok(Invocation::Run(Command::Keys { pattern: Some(_), .. }, _))
+        ));
         assert!(matches!(parse_line("diff a b --help"), Ok(Invocation::Help(Some(_)))));
         assert!(parse_line("tree").is_err());
         assert!(parse_line("tree a b").is_err());

@@ -12,8 +12,9 @@ use ckview::graph::Attribute;
 use ckview::CheckpointView;
 
 use crate::args::Options;
+use crate::entries::Entries;
 use crate::json::Json;
-use crate::output::{printable, shape_text, Out, Paint};
+use crate::output::{plural, printable, shape_text, Out, Paint};
 use crate::resolve::open_view;
 use crate::{Failure, Outcome};
 
@@ -37,21 +38,33 @@ struct Side {
     entry: Option<TensorEntry>,
 }
 
+/// One of the two checkpoints, with its entries read once.
+struct Checkpoint<'v> {
+    view: &'v CheckpointView,
+    entries: Entries<'v>,
+}
+
 pub fn run(path_a: &OsStr, path_b: &OsStr, options: Options, out: &mut Out) -> Outcome {
     let a = open_view(path_a)?;
     let b = open_view(path_b)?;
     let comparison = a.diff_checkpoint(&b);
     let mut changes = Vec::new();
+    let sides = (
+        Checkpoint { view: &a, entries: Entries::load(a.bundle()) },
+        Checkpoint { view: &b, entries: Entries::load(b.bundle()) },
+    );
     for pair in &comparison.matched {
         let node_b = pair.object as u32;
-        compare_nodes(&a, pair.node_id, &b, node_b, None, &mut changes)?;
-        compare_slots(&a, pair.node_id, &b, node_b, &mut changes)?;
+        compare_nodes(&sides.0, pair.node_id, &sides.1, node_b, None, &mut changes)?;
+        compare_slots(&sides.0, pair.node_id, &sides.1, node_b, &mut changes)?;
     }
+    drop(sides);
     let identical = comparison.only_in_checkpoint.is_empty()
         && comparison.only_in_live.is_empty()
         && comparison.conflicts.is_empty()
         && changes.is_empty();
-    let path_of = |view: &CheckpointView, node: u32| view.path(node).ok().flatten().unwrap_or_else(|| format!("node {node}"));
+    let path_of =
+        |view: &CheckpointView, node: u32| view.path(node).ok().flatten().unwrap_or_else(|| format!("node {node}"));
     if options.json {
         let mut json = Json::new(&mut *out);
         json.begin_object()?;
@@ -65,7 +78,6 @@ pub fn run(path_a: &OsStr, path_b: &OsStr, options: Options, out: &mut Out) -> O
             json.begin_object()?;
             json.field_uint("node_a", pair.node_id.into())?;
             json.field_uint("node_b", pair.object)?;
-            json.field_str("path", &path_of(&a, pair.node_id))?;
             json.end_object()?;
         }
         json.end_array()?;
@@ -137,7 +149,11 @@ pub fn run(path_a: &OsStr, path_b: &OsStr, options: Options, out: &mut Out) -> O
                 comparison.only_in_checkpoint.len(),
                 comparison.only_in_live.len(),
                 changes.len(),
-                if comparison.conflicts.is_empty() { String::new() } else { format!(", {} conflicts", comparison.conflicts.len()) }
+                if comparison.conflicts.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", plural(comparison.conflicts.len() as u64, "conflict"))
+                }
             ),
         )?;
         writeln!(out)?;
@@ -214,9 +230,15 @@ fn json_change(json: &mut Json<&mut Out>, change: &Change, path: &str) -> io::Re
 
 /// Pairs the optimizer slots of two matched variables by slot name (the n-th slot `m` of A
 /// with the n-th slot `m` of B) and compares their tensors.
-fn compare_slots(a: &CheckpointView, node_a: u32, b: &CheckpointView, node_b: u32, changes: &mut Vec<Change>) -> Result<(), Failure> {
-    let slots_a: Vec<_> = a.variable_slots(node_a)?.collect();
-    let mut slots_b: Vec<Option<_>> = b.variable_slots(node_b)?.map(Some).collect();
+fn compare_slots(
+    a: &Checkpoint<'_>,
+    node_a: u32,
+    b: &Checkpoint<'_>,
+    node_b: u32,
+    changes: &mut Vec<Change>,
+) -> Result<(), Failure> {
+    let slots_a: Vec<_> = a.view.variable_slots(node_a)?.collect();
+    let mut slots_b: Vec<Option<_>> = b.view.variable_slots(node_b)?.map(Some).collect();
     let lone = |slot: &str, a_side: bool| Change {
         node_a,
         node_b,
@@ -228,11 +250,19 @@ fn compare_slots(a: &CheckpointView, node_a: u32, b: &CheckpointView, node_b: u3
     };
     for slot_a in &slots_a {
         let name = slot_a.slot.slot_name;
-        let partner = slots_b.iter_mut().find(|slot| slot.is_some_and(|slot| slot.slot.slot_name == name)).and_then(Option::take);
+        let partner =
+            slots_b.iter_mut().find(|slot| slot.is_some_and(|slot| slot.slot.slot_name == name)).and_then(Option::take);
         match partner {
             Some(slot_b) => {
                 let before = changes.len();
-                compare_nodes(a, slot_a.slot.slot_variable_node_id, b, slot_b.slot.slot_variable_node_id, Some(name), changes)?;
+                compare_nodes(
+                    a,
+                    slot_a.slot.slot_variable_node_id,
+                    b,
+                    slot_b.slot.slot_variable_node_id,
+                    Some(name),
+                    changes,
+                )?;
                 // Report slot changes under the variable, which is what the paths name.
                 for change in &mut changes[before..] {
                     change.node_a = node_a;
@@ -250,17 +280,20 @@ fn compare_slots(a: &CheckpointView, node_a: u32, b: &CheckpointView, node_b: u3
 
 /// Compares the serialized tensors of two matched nodes, attribute by attribute name.
 fn compare_nodes(
-    a: &CheckpointView,
+    a: &Checkpoint<'_>,
     node_a: u32,
-    b: &CheckpointView,
+    b: &Checkpoint<'_>,
     node_b: u32,
     slot: Option<&str>,
     changes: &mut Vec<Change>,
 ) -> Result<(), Failure> {
-    let attributes_a: Vec<Attribute<'_>> = a.attributes(node_a)?.collect();
-    let attributes_b: Vec<Attribute<'_>> = b.attributes(node_b)?.collect();
-    let side = |view: &CheckpointView, attribute: &Attribute<'_>| -> Result<Side, Failure> {
-        Ok(Side { key: attribute.checkpoint_key.to_string(), entry: view.bundle().entry(attribute.checkpoint_key.as_bytes())? })
+    let attributes_a: Vec<Attribute<'_>> = a.view.attributes(node_a)?.collect();
+    let attributes_b: Vec<Attribute<'_>> = b.view.attributes(node_b)?.collect();
+    let side = |checkpoint: &Checkpoint<'_>, attribute: &Attribute<'_>| -> Result<Side, Failure> {
+        Ok(Side {
+            key: attribute.checkpoint_key.to_string(),
+            entry: checkpoint.entries.get(attribute.checkpoint_key.as_bytes())?,
+        })
     };
     let change = |attribute: &str, a: Option<Side>, b: Option<Side>, what: Vec<&'static str>| Change {
         node_a,
@@ -294,7 +327,9 @@ fn compare_nodes(
                 if entry_a.shape != entry_b.shape {
                     what.push("shape");
                 }
-                if what.is_empty() && !same_values(a.bundle(), &side_a.key, entry_a, b.bundle(), &side_b.key, entry_b)? {
+                if what.is_empty()
+                    && !same_values(a.view.bundle(), &side_a.key, entry_a, b.view.bundle(), &side_b.key, entry_b)?
+                {
                     what.push("values");
                 }
             }
@@ -314,7 +349,14 @@ fn compare_nodes(
 /// Whether two tensors of equal dtype and shape hold equal values. Stored checksums decide
 /// without reading the data (unpartitioned, or partitioned the same way); only tensors
 /// partitioned differently are read and compared.
-fn same_values(a: &Bundle, key_a: &str, entry_a: &TensorEntry, b: &Bundle, key_b: &str, entry_b: &TensorEntry) -> Result<bool, Failure> {
+fn same_values(
+    a: &Bundle,
+    key_a: &str,
+    entry_a: &TensorEntry,
+    b: &Bundle,
+    key_b: &str,
+    entry_b: &TensorEntry,
+) -> Result<bool, Failure> {
     let same_stored = |x: &TensorEntry, y: &TensorEntry| x.masked_crc32c == y.masked_crc32c && x.size == y.size;
     if entry_a.slices.is_empty() && entry_b.slices.is_empty() {
         return Ok(same_stored(entry_a, entry_b));
@@ -346,7 +388,8 @@ fn read_all(bundle: &Bundle, key: &str, entry: &TensorEntry) -> Result<Vec<Vec<u
         return Ok(bundle.read_string_values(key.as_bytes(), entry)?.into_iter().map(<[u8]>::to_vec).collect());
     }
     let size = bundle.value_size(key.as_bytes(), entry)?;
-    let mut bytes = vec![0u8; usize::try_from(size).map_err(|_| Failure::Error(format!("tensor {key:?} is too large")))?];
+    let mut bytes =
+        vec![0u8; usize::try_from(size).map_err(|_| Failure::Error(format!("tensor {key:?} is too large")))?];
     bundle.read_value(key.as_bytes(), entry, &mut bytes, Verify::Checksums)?;
     Ok(vec![bytes])
 }

@@ -8,7 +8,7 @@ use ckview::format::dtype_name;
 
 use crate::args::Options;
 use crate::json::Json;
-use crate::output::{human_bytes, printable_bytes, shape_text, tensor_bytes, Out, Paint};
+use crate::output::{human_bytes, plural, printable_bytes, shape_text, tensor_bytes, Out, Paint};
 use crate::resolve::open_bundle;
 use crate::Outcome;
 
@@ -52,7 +52,13 @@ pub fn run(ckpt: &OsStr, pattern: Option<&OsStr>, options: Options, out: &mut Ou
                 1 => "1 slice".to_string(),
                 count => format!("{count} slices"),
             };
-            [printable_bytes(key), dtype_name(entry.dtype).to_string(), shape_text(&entry.shape), human_bytes(size), shard]
+            [
+                printable_bytes(key),
+                dtype_name(entry.dtype).to_string(),
+                shape_text(&entry.shape),
+                human_bytes(size),
+                shard,
+            ]
         })
         .collect();
     let header = ["KEY", "DTYPE", "SHAPE", "SIZE", "SHARD"].map(String::from);
@@ -67,14 +73,14 @@ pub fn run(ckpt: &OsStr, pattern: Option<&OsStr>, options: Options, out: &mut Ou
         write_row(out, row, &widths, false)?;
     }
     let total: u64 = sizes.iter().sum();
-    let noun = if rows.len() == 1 { "tensor" } else { "tensors" };
-    out.paint(Paint::Dim, format!("{} {noun}, {}", rows.len(), human_bytes(total)))?;
+    out.paint(Paint::Dim, format!("{}, {}", plural(rows.len() as u64, "tensor"), human_bytes(total)))?;
     writeln!(out)?;
     Ok(0)
 }
 
 fn write_row(out: &mut Out, row: &[String; 5], widths: &[usize; 5], header: bool) -> std::io::Result<()> {
-    let paints = if header { [Paint::Dim; 5] } else { [Paint::Bold, Paint::Cyan, Paint::Cyan, Paint::Green, Paint::Dim] };
+    let paints =
+        if header { [Paint::Dim; 5] } else { [Paint::Bold, Paint::Cyan, Paint::Cyan, Paint::Green, Paint::Dim] };
     for (column, cell) in row.iter().enumerate() {
         out.paint(paints[column], cell)?;
         if column + 1 < row.len() {

@@ -8,6 +8,7 @@
 
 mod args;
 mod diff;
+mod entries;
 mod graph;
 mod json;
 mod keys;
@@ -76,9 +77,7 @@ fn main() -> ExitCode {
             // The reader went away (`ckview keys X | head`): nothing left to say to anyone.
             ExitCode::SUCCESS
         }
-        Err(Failure::Output(error)) => {
-            error_exit(&format!("cannot write to standard output: {error}"))
-        }
+        Err(Failure::Output(error)) => error_exit(&format!("cannot write to standard output: {error}")),
         Err(Failure::Error(message)) => {
             // Whatever was printed before the error still goes out, then the error.
             let _ = out.flush();

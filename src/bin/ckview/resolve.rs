@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::ffi::OsStr;
 
-use ckview::{CheckpointView, GraphError, ObjectGraph};
 use ckview::format::Bundle;
+use ckview::{CheckpointView, GraphError, ObjectGraph};
 
 use crate::Failure;
 
@@ -26,9 +26,7 @@ pub fn open_bundle(ckpt: &OsStr) -> Result<Bundle, Failure> {
 /// A query error (a node id out of range), with the checkpoint it concerns.
 pub fn query_error(view: &CheckpointView, error: GraphError) -> Failure {
     match error {
-        GraphError::NodeOutOfRange { .. } => {
-            Failure::Error(format!("{}: {error}", view.bundle().prefix().display()))
-        }
+        GraphError::NodeOutOfRange { .. } => Failure::Error(format!("{}: {error}", view.bundle().prefix().display())),
         other => other.into(),
     }
 }

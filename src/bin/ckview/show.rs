@@ -27,7 +27,10 @@ struct Target {
 
 /// The values read, as far as shown.
 enum Values {
-    Numbers { kind: Kind, bytes: Vec<u8> },
+    Numbers {
+        kind: Kind,
+        bytes: Vec<u8>,
+    },
     Strings(Vec<Vec<u8>>),
     /// Variants and other dtypes without a fixed layout: not decoded.
     Opaque,
@@ -183,7 +186,11 @@ fn write_text(
         Values::Numbers { kind, bytes } => (0..shown).map(|index| element(*kind, bytes, index).text()).collect(),
         Values::Strings(strings) => strings[..shown].iter().map(|string| quoted_bytes(string, STRING_CHARS)).collect(),
         Values::Opaque => {
-            return line(out, "values", format!("not decoded ({} values have no fixed layout)", dtype_name(entry.dtype)));
+            return line(
+                out,
+                "values",
+                format!("not decoded ({} values have no fixed layout)", dtype_name(entry.dtype)),
+            );
         }
     };
     let count = elements as usize;
@@ -335,13 +342,9 @@ fn write_json(
         Some(Stats::Complex { mean }) => {
             json.begin_object()?;
             json.key("mean")?;
+            let single = matches!(values, Values::Numbers { kind: Kind::Complex64, .. });
             match mean {
-                Some((re, im)) => {
-                    json.begin_array()?;
-                    json.float(*re)?;
-                    json.float(*im)?;
-                    json.end_array()?;
-                }
+                Some((re, im)) => json_element(&mut json, Element::Complex(*re, *im, single))?,
                 None => json.null()?,
             }
             json.end_object()?;

@@ -13,8 +13,9 @@ use ckview::format::dtype_name;
 use ckview::CheckpointView;
 
 use crate::args::Options;
+use crate::entries::Entries;
 use crate::json::Json;
-use crate::output::{elide_front, human_bytes, printable, shape_text, tensor_bytes, Out, Paint};
+use crate::output::{elide_front, human_bytes, plural, printable, shape_text, tensor_bytes, Out, Paint};
 use crate::resolve::open_view;
 use crate::{Failure, Outcome};
 
@@ -117,16 +118,16 @@ pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
     writeln!(out)?;
     let totals = walk(&view, &mut |line| text_line(out, line))?;
     let variables = match totals.slot_variables {
-        0 => format!("{} variables", totals.variables),
-        slots => format!("{} variables ({slots} of them optimizer slots)", totals.variables),
+        0 => plural(totals.variables, "variable"),
+        slots => format!("{} ({slots} of them optimizer slots)", plural(totals.variables, "variable")),
     };
     out.paint(
         Paint::Bold,
         format!(
-            "totals: {} nodes ({} reachable), {variables}, {} parameters, {}",
-            totals.nodes,
+            "totals: {} ({} reachable), {variables}, {}, {}",
+            plural(totals.nodes, "node"),
             totals.reachable,
-            totals.parameters,
+            plural(totals.parameters, "parameter"),
             human_bytes(totals.bytes)
         ),
     )?;
@@ -135,8 +136,8 @@ pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
 }
 
 /// The tensor stored under `key`, described.
-fn tensor(view: &CheckpointView, key: &str) -> Tensor {
-    match view.bundle().entry(key.as_bytes()) {
+fn tensor(view: &CheckpointView, entries: &Entries<'_>, key: &str) -> Tensor {
+    match entries.get(key.as_bytes()) {
         Ok(Some(entry)) => Tensor::Found {
             dtype: dtype_name(entry.dtype),
             elements: entry.num_elements(),
@@ -148,10 +149,14 @@ fn tensor(view: &CheckpointView, key: &str) -> Tensor {
     }
 }
 
-fn attributes(view: &CheckpointView, node: u32) -> Result<Vec<Attr<'_>>, Failure> {
+fn node_attributes<'v>(view: &'v CheckpointView, entries: &Entries<'_>, node: u32) -> Result<Vec<Attr<'v>>, Failure> {
     Ok(view
         .attributes(node)?
-        .map(|attribute| Attr { name: attribute.name, key: attribute.checkpoint_key, tensor: tensor(view, attribute.checkpoint_key) })
+        .map(|attribute| Attr {
+            name: attribute.name,
+            key: attribute.checkpoint_key,
+            tensor: tensor(view, entries, attribute.checkpoint_key),
+        })
         .collect())
 }
 
@@ -194,7 +199,9 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
     let exact = order.as_slice() == view.descendants();
     drop(order);
 
-    let mut totals = Totals { nodes: count_nodes as u64, reachable: view.descendants().len() as u64, ..Totals::default() };
+    let entries = Entries::load(view.bundle());
+    let mut totals =
+        Totals { nodes: count_nodes as u64, reachable: view.descendants().len() as u64, ..Totals::default() };
     let mut counted = vec![false; count_nodes];
     let mut expanded = vec![false; count_nodes];
     let mut on_path = vec![false; count_nodes];
@@ -227,24 +234,30 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
                 let tensorflow_path = if exact { None } else { view.path(node)?.filter(|other| *other != path) };
                 expanded[node as usize] = true;
                 on_path[node as usize] = true;
-                let attributes = attributes(view, node)?;
+                let attributes = node_attributes(view, &entries, node)?;
                 count(&mut totals, &mut counted, node, &attributes);
                 let mut slots = Vec::new();
                 for variable_slot in view.variable_slots(node)? {
                     let slot_node = variable_slot.slot.slot_variable_node_id;
-                    let slot_attributes = attributes_of_slot(view, slot_node)?;
+                    let slot_attributes = node_attributes(view, &entries, slot_node)?;
                     if count(&mut totals, &mut counted, slot_node, &slot_attributes) {
                         totals.slot_variables += 1;
                     }
                     let tensor = slot_attributes.into_iter().find(|attribute| attribute.name == "VARIABLE_VALUE");
-                    slots.push(Slot { name: variable_slot.slot.slot_name, node: slot_node, optimizer: variable_slot.optimizer_node_id, tensor });
+                    slots.push(Slot {
+                        name: variable_slot.slot.slot_name,
+                        node: slot_node,
+                        optimizer: variable_slot.optimizer_node_id,
+                        tensor,
+                    });
                 }
                 emit(Line::Node { depth, node, name, path: &path, tensorflow_path, attributes, slots })?;
                 stack.push(Frame::Exit(node));
                 let parent_len = path.len();
                 let children: Vec<(&str, u32)> = view.children(node)?.collect();
                 for (index, &(child_name, child)) in children.iter().enumerate().rev() {
-                    let is_tree_edge = child != 0 && parent[child as usize] == node && position[child as usize] == index as u32;
+                    let is_tree_edge =
+                        child != 0 && parent[child as usize] == node && position[child as usize] == index as u32;
                     stack.push(if is_tree_edge {
                         Frame::Enter { node: child, name: child_name, depth: depth + 1, parent_len }
                     } else {
@@ -266,11 +279,6 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
         }
     }
     Ok(totals)
-}
-
-/// A slot variable's tensors (the slot node usually has just VARIABLE_VALUE).
-fn attributes_of_slot(view: &CheckpointView, slot_node: u32) -> Result<Vec<Attr<'_>>, Failure> {
-    attributes(view, slot_node)
 }
 
 fn indent(out: &mut Out, depth: usize) -> io::Result<()> {
@@ -307,7 +315,10 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
                 tensor_text(out, &value.tensor, value.key)?;
             }
             if let Some(other) = tensorflow_path {
-                out.paint(Paint::Dim, format!("  (TensorFlow's path: {})", printable(&elide_front(&other, TEXT_PATH_BYTES))))?;
+                out.paint(
+                    Paint::Dim,
+                    format!("  (TensorFlow's path: {})", printable(&elide_front(&other, TEXT_PATH_BYTES))),
+                )?;
             }
             writeln!(out)?;
             for attribute in attributes.iter().filter(|attribute| attribute.name != "VARIABLE_VALUE") {
@@ -332,7 +343,10 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
         Line::Ref { depth, node, path, target, cycle, .. } => {
             indent(out, depth)?;
             write!(out, "{} ", printable(&elide_front(path, TEXT_PATH_BYTES)))?;
-            let target = target.map_or_else(|| format!("node {node}"), |target| printable(&elide_front(&target, TEXT_PATH_BYTES)).into_owned());
+            let target = target.map_or_else(
+                || format!("node {node}"),
+                |target| printable(&elide_front(&target, TEXT_PATH_BYTES)).into_owned(),
+            );
             if cycle {
                 out.paint(Paint::Magenta, format!("-> {target} (cycle)"))?;
             } else {

@@ -10,7 +10,10 @@ pub enum Kind {
     Float64,
     /// A float narrower than 32 bits: `bits` wide, decoded to float32 exactly.
     Narrow(Narrow),
-    Int { bytes: usize, signed: bool },
+    Int {
+        bytes: usize,
+        signed: bool,
+    },
     Bool,
     Complex64,
     Complex128,
@@ -150,7 +153,13 @@ impl Narrow {
         let sign: f64 = if negative { -1.0 } else { 1.0 };
         match self.style {
             Special::Ieee if exponent == top => {
-                return if mantissa != 0 { f32::NAN } else if negative { f32::NEG_INFINITY } else { f32::INFINITY };
+                return if mantissa != 0 {
+                    f32::NAN
+                } else if negative {
+                    f32::NEG_INFINITY
+                } else {
+                    f32::INFINITY
+                };
             }
             Special::Finite if exponent == top && mantissa == (1 << self.mantissa) - 1 => return f32::NAN,
             Special::FiniteUnsignedZero if negative && exponent == 0 && mantissa == 0 => return f32::NAN,
@@ -211,7 +220,9 @@ pub enum Stats {
 pub fn stats(kind: Kind, bytes: &[u8]) -> Stats {
     let elements = bytes.chunks_exact(kind.width()).map(|chunk| kind.decode(chunk));
     match kind {
-        Kind::Bool => Stats::Bools { true_count: elements.filter(|element| *element == Element::Bool(true)).count() as u64 },
+        Kind::Bool => {
+            Stats::Bools { true_count: elements.filter(|element| *element == Element::Bool(true)).count() as u64 }
+        }
         Kind::Complex64 | Kind::Complex128 => {
             let (mut re_sum, mut im_sum, mut count) = (0f64, 0f64, 0u64);
             for element in elements {
@@ -251,8 +262,8 @@ pub fn stats(kind: Kind, bytes: &[u8]) -> Stats {
                     count += 1;
                 }
             }
-            let range = (count > 0)
-                .then(|| (Element::Float(min, single), Element::Float(max, single), sum / count as f64));
+            let range =
+                (count > 0).then(|| (Element::Float(min, single), Element::Float(max, single), sum / count as f64));
             Stats::Numbers { range, nan }
         }
     }

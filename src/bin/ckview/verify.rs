@@ -11,7 +11,7 @@ use ckview::format::{crc, element_size, Bundle, DataType, FormatError, TensorEnt
 
 use crate::args::Options;
 use crate::json::Json;
-use crate::output::{human_bytes, is_terminal, printable_bytes, tensor_bytes, Out, Paint};
+use crate::output::{human_bytes, is_terminal, plural, printable_bytes, tensor_bytes, Out, Paint};
 use crate::resolve::open_bundle;
 use crate::Outcome;
 
@@ -23,24 +23,39 @@ const REDRAW: Duration = Duration::from_millis(100);
 
 pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
     let bundle = open_bundle(ckpt)?;
-    let tensors = bundle.tensors()?;
-    let sizes: Vec<u64> = tensors.iter().map(|(key, entry)| tensor_bytes(&bundle, key, entry)).collect();
+    // Every key `Bundle::tensors` lists, but an entry that does not decode is one bad tensor
+    // here, not the end of the listing.
+    let mut tensors: Vec<(Vec<u8>, Result<TensorEntry, FormatError>)> = Vec::new();
+    bundle.table().for_each(|key, value| {
+        if key.first().is_some_and(|&byte| byte != 0) {
+            tensors.push((key.to_vec(), bundle.decode_entry(key, value)));
+        }
+        Ok(())
+    })?;
+    let sizes: Vec<u64> = tensors
+        .iter()
+        .map(|(key, entry)| entry.as_ref().map_or(0, |entry| tensor_bytes(&bundle, key, entry)))
+        .collect();
     let total: u64 = sizes.iter().sum();
     let mut progress = Progress::new(total, tensors.len());
     let mut buffer = Vec::new();
     let mut bad: Vec<(&[u8], String)> = Vec::new();
     for ((key, entry), &size) in tensors.iter().zip(&sizes) {
         progress.tick();
-        if let Err(error) = check(&bundle, key, entry, &mut buffer) {
+        let checked = match entry {
+            Ok(entry) => check(&bundle, key, entry, &mut buffer),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = checked {
             if !options.json {
                 progress.clear();
                 out.paint(Paint::Red, "BAD")?;
-                writeln!(out, " {}: {}", printable_bytes(key), printable_bytes(error.to_string().as_bytes()))?;
+                writeln!(out, " {}: {}", printable_bytes(key), printable_bytes(error.as_bytes()))?;
                 if progress.terminal {
                     out.flush()?; // before the bar is drawn again below it
                 }
             }
-            bad.push((key, error.to_string()));
+            bad.push((key, error));
         }
         progress.advance(size);
     }
@@ -68,16 +83,26 @@ pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
         json.finish()?;
     } else if bad.is_empty() {
         out.paint(Paint::Green, "OK")?;
-        writeln!(out, " {} tensors, {}: every checksum matches ({prefix})", tensors.len(), human_bytes(total))?;
+        writeln!(
+            out,
+            " {}, {}: every checksum matches ({prefix})",
+            plural(tensors.len() as u64, "tensor"),
+            human_bytes(total)
+        )?;
     } else {
         out.paint(Paint::Red, "DAMAGED")?;
-        writeln!(out, " {} of {} tensors are bad ({prefix})", bad.len(), tensors.len())?;
+        let verb = if bad.len() == 1 { "is" } else { "are" };
+        writeln!(out, " {} of {} {verb} bad ({prefix})", bad.len(), plural(tensors.len() as u64, "tensor"))?;
     }
     Ok(if bad.is_empty() { 0 } else { 1 })
 }
 
-/// Reads one tensor with every check the library has.
-fn check(bundle: &Bundle, key: &[u8], entry: &TensorEntry, buffer: &mut Vec<u8>) -> Result<(), FormatError> {
+/// Reads one tensor with every check the library has; the error's message if one fails.
+fn check(bundle: &Bundle, key: &[u8], entry: &TensorEntry, buffer: &mut Vec<u8>) -> Result<(), String> {
+    read_checked(bundle, key, entry, buffer).map_err(|error| error.to_string())
+}
+
+fn read_checked(bundle: &Bundle, key: &[u8], entry: &TensorEntry, buffer: &mut Vec<u8>) -> Result<(), FormatError> {
     if entry.dtype == DataType::DtString {
         if entry.slices.is_empty() {
             bundle.read_string_values(key, entry)?;
@@ -107,7 +132,11 @@ fn check(bundle: &Bundle, key: &[u8], entry: &TensorEntry, buffer: &mut Vec<u8>)
 fn too_large(bundle: &Bundle, key: &[u8], size: u64) -> FormatError {
     FormatError::Unsupported {
         path: bundle.table().path().to_path_buf(),
-        reason: format!("tensor {:?} needs {} of memory to read, which cannot be allocated", printable_bytes(key), human_bytes(size)),
+        reason: format!(
+            "tensor {:?} needs {} of memory to read, which cannot be allocated",
+            printable_bytes(key),
+            human_bytes(size)
+        ),
     }
 }
 
@@ -160,7 +189,16 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64, tensors: usize) -> Progress {
-        Progress { terminal: is_terminal(2), total, done: 0, tensors, index: 0, start: Instant::now(), last_draw: None, shown: false }
+        Progress {
+            terminal: is_terminal(2),
+            total,
+            done: 0,
+            tensors,
+            index: 0,
+            start: Instant::now(),
+            last_draw: None,
+            shown: false,
+        }
     }
 
     /// A tensor is about to be read.
@@ -185,7 +223,17 @@ impl Progress {
         self.last_draw = Some(Instant::now());
         let fraction = if self.total == 0 { 1.0 } else { self.done as f64 / self.total as f64 };
         let filled = (fraction * 30.0) as usize;
-        let bar: String = (0..30).map(|at| if at < filled { '=' } else if at == filled { '>' } else { ' ' }).collect();
+        let bar: String = (0..30)
+            .map(|at| {
+                if at < filled {
+                    '='
+                } else if at == filled {
+                    '>'
+                } else {
+                    ' '
+                }
+            })
+            .collect();
         let line = format!(
             "\r\x1b[Kverifying [{bar}] {:>3}%  {} of {}  tensor {}/{}",
             (fraction * 100.0) as u32,
