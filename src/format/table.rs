@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as MemoryOrdering};
 
 use super::coding::{fixed32_at, fixed64_at, Cursor};
 use super::crc;
@@ -39,11 +40,12 @@ struct EntryLayout {
     end: usize,
 }
 
-/// A checked block: its entry region and the offsets of its restart points.
+/// A checked block: its entry region and its restart array (fixed32 offsets), both borrowed
+/// from the mapped file.
 #[derive(Debug)]
 pub struct Block<'a> {
     entries: &'a [u8],
-    restarts: Vec<u32>,
+    restarts: &'a [u8],
 }
 
 /// Why a block is malformed; the table adds the file and block to it.
@@ -52,6 +54,13 @@ type BlockResult<T> = std::result::Result<T, String>;
 impl<'a> Block<'a> {
     /// Checks the restart array and every entry of `contents` (trailer excluded).
     pub fn parse(contents: &'a [u8]) -> BlockResult<Block<'a>> {
+        let block = Block::split(contents)?;
+        block.check_entries()?;
+        Ok(block)
+    }
+
+    /// Splits `contents` into entries and restart array, checking only that the count fits.
+    fn split(contents: &'a [u8]) -> BlockResult<Block<'a>> {
         let len = contents.len();
         if len < 4 {
             return Err(format!("block of {len} bytes is shorter than its restart count"));
@@ -61,20 +70,29 @@ impl<'a> Block<'a> {
             return Err(format!("{num_restarts} restart points do not fit in a block of {len} bytes"));
         }
         let region_len = len - 4 - 4 * num_restarts;
-        let restarts: Vec<u32> = (0..num_restarts)
-            .map(|index| fixed32_at(contents, region_len + 4 * index).unwrap_or(u32::MAX))
-            .collect();
-        let block = Block { entries: &contents[..region_len], restarts };
-        block.check_entries()?;
-        Ok(block)
+        Ok(Block { entries: &contents[..region_len], restarts: &contents[region_len..len - 4] })
+    }
+
+    fn num_restarts(&self) -> usize {
+        self.restarts.len() / 4
+    }
+
+    /// Offset of restart point `index` (which must exist).
+    fn restart(&self, index: usize) -> usize {
+        fixed32_at(self.restarts, 4 * index).expect("index below num_restarts") as usize
     }
 
     /// Walks every entry once: bounds, shared prefixes, key order and restart points.
     fn check_entries(&self) -> BlockResult<()> {
         if self.entries.is_empty() {
-            return Ok(());
+            // What writers emit for an empty block: one restart point, at offset 0 (or none).
+            return match self.num_restarts() {
+                0 => Ok(()),
+                1 if self.restart(0) == 0 => Ok(()),
+                count => Err(format!("a block without entries has {count} restart points")),
+            };
         }
-        if self.restarts.first() != Some(&0) {
+        if self.num_restarts() == 0 || self.restart(0) != 0 {
             return Err("the first restart point is not the first entry".into());
         }
         let mut key: Vec<u8> = Vec::new();
@@ -83,7 +101,7 @@ impl<'a> Block<'a> {
         let mut next_restart = 0usize;
         let mut first = true;
         while offset < self.entries.len() {
-            let is_restart = self.restarts.get(next_restart).map(|&r| r as usize) == Some(offset);
+            let is_restart = next_restart < self.num_restarts() && self.restart(next_restart) == offset;
             let layout = self.entry_at(offset, key.len())?;
             if is_restart {
                 if layout.shared != 0 {
@@ -101,7 +119,7 @@ impl<'a> Block<'a> {
             first = false;
             offset = layout.end;
         }
-        if next_restart != self.restarts.len() {
+        if next_restart != self.num_restarts() {
             return Err("a restart point is not at an entry boundary".into());
         }
         Ok(())
@@ -132,7 +150,7 @@ impl<'a> Block<'a> {
 
     /// The full key of the entry that starts a restart interval.
     fn restart_key(&self, restart: usize) -> &'a [u8] {
-        let layout = self.entry_at(self.restarts[restart] as usize, 0).expect("checked by parse");
+        let layout = self.entry_at(self.restart(restart), 0).expect("checked by parse");
         self.slice(layout.key_delta)
     }
 
@@ -145,7 +163,7 @@ impl<'a> Block<'a> {
     /// over the restart points and a short scan inside one restart interval.
     pub fn seek(&self, target: &[u8]) -> BlockIter<'_, 'a> {
         // Last restart whose key is < target: the target cannot start before it.
-        let (mut low, mut high) = (0usize, self.restarts.len());
+        let (mut low, mut high) = (0usize, self.num_restarts());
         while high - low > 1 {
             let middle = low + (high - low) / 2;
             match self.restart_key(middle).cmp(target) {
@@ -153,7 +171,7 @@ impl<'a> Block<'a> {
                 _ => high = middle,
             }
         }
-        let start = self.restarts.get(low).map_or(self.entries.len(), |&r| r as usize);
+        let start = if low < self.num_restarts() { self.restart(low) } else { self.entries.len() };
         BlockIter { block: self, offset: start, key: Vec::new(), value: &[] }
     }
 }
@@ -208,6 +226,9 @@ pub struct Table {
     file: MappedFile,
     /// Handles of the data blocks, in key order, with the separator key that bounds each.
     data_blocks: Vec<(Vec<u8>, BlockHandle)>,
+    /// Whether each data block has passed its checks (checksum, restarts, entries) once: later
+    /// reads of it go straight to the lookup.
+    checked: Vec<AtomicBool>,
 }
 
 impl Table {
@@ -215,7 +236,7 @@ impl Table {
     pub fn open(path: &Path) -> Result<Table> {
         let file = MappedFile::open(path)
             .map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
-        let mut table = Table { path: path.to_path_buf(), file, data_blocks: Vec::new() };
+        let mut table = Table { path: path.to_path_buf(), file, data_blocks: Vec::new(), checked: Vec::new() };
         let index_handle = table.read_footer()?;
         let index = table.read_block(index_handle, "index block")?;
         let mut data_blocks = Vec::new();
@@ -225,6 +246,7 @@ impl Table {
                 .ok_or_else(|| table.corrupt("index entry holds no block handle".into()))?;
             data_blocks.push((iter.key().to_vec(), handle));
         }
+        table.checked = data_blocks.iter().map(|_| AtomicBool::new(false)).collect();
         table.data_blocks = data_blocks;
         Ok(table)
     }
@@ -252,6 +274,19 @@ impl Table {
         let mut cursor = Cursor::new(&footer[..FOOTER_LEN - 8]);
         let _metaindex = BlockHandle::decode(&mut cursor);
         BlockHandle::decode(&mut cursor).ok_or_else(|| self.corrupt("footer holds no index handle".into()))
+    }
+
+    /// Data block `index`, checked in full the first time it is read.
+    fn data_block(&self, index: usize) -> Result<Block<'_>> {
+        let handle = self.data_blocks[index].1;
+        if self.checked[index].load(MemoryOrdering::Acquire) {
+            let start = handle.offset as usize; // in bounds: checked when the block was first read
+            let contents = &self.file.bytes()[start..start + handle.size as usize];
+            return Ok(Block::split(contents).expect("checked when first read"));
+        }
+        let block = self.read_block(handle, "data block")?;
+        self.checked[index].store(true, MemoryOrdering::Release);
+        Ok(block)
     }
 
     /// Reads, verifies and checks the block at `handle`.
@@ -301,10 +336,10 @@ impl Table {
     pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
         // First block whose separator is >= key: the only one that can hold it.
         let index = self.data_blocks.partition_point(|(separator, _)| separator.as_slice() < key);
-        let Some((_, handle)) = self.data_blocks.get(index) else {
+        if index == self.data_blocks.len() {
             return Ok(None);
-        };
-        let block = self.read_block(*handle, "data block")?;
+        }
+        let block = self.data_block(index)?;
         let mut iter = block.seek(key);
         if iter.advance_to(key) && iter.key() == key {
             return Ok(Some(iter.value()));
@@ -316,8 +351,8 @@ impl Table {
     /// increasing across blocks and stay within their block's separator.
     pub fn for_each(&self, mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
         let mut previous: Option<Vec<u8>> = None;
-        for (separator, handle) in &self.data_blocks {
-            let block = self.read_block(*handle, "data block")?;
+        for (index, (separator, _)) in self.data_blocks.iter().enumerate() {
+            let block = self.data_block(index)?;
             let mut iter = block.iter();
             let mut first_in_block = true;
             while iter.advance() {
