@@ -117,7 +117,11 @@ impl Bundle {
 
     /// The mapped bytes of data shard `shard_id` (which `TensorEntry::decode` bounds-checked).
     fn shard(&self, shard_id: u32) -> Result<&Arc<MappedFile>> {
-        let slot = &self.shards[shard_id as usize];
+        let slot = self.shards.get(shard_id as usize).ok_or_else(|| FormatError::CorruptEntry {
+            path: self.table.path().to_path_buf(),
+            key: String::new(),
+            reason: format!("shard id {shard_id} is not below the bundle's {} shards", self.shards.len()),
+        })?;
         if let Some(mapped) = slot.get() {
             return Ok(mapped);
         }
@@ -128,7 +132,15 @@ impl Bundle {
     }
 
     /// The stored bytes of an unsliced entry, bounds-checked against its shard (not verified).
+    /// A partitioned tensor has no bytes of its own: its slices do.
     pub fn stored_bytes(&self, key: &[u8], entry: &TensorEntry) -> Result<&[u8]> {
+        if !entry.slices.is_empty() {
+            return Err(FormatError::CorruptEntry {
+                path: self.table.path().to_path_buf(),
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: "a partitioned tensor's bytes are in its slices, not under its own key".into(),
+            });
+        }
         let shard = self.shard(entry.shard_id)?.bytes();
         let end = entry.offset + entry.size; // no overflow: checked by TensorEntry::decode
         if end > shard.len() as u64 {

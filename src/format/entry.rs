@@ -101,6 +101,11 @@ impl TensorEntry {
         }
         let shape = decode_shape(proto.shape.unwrap_or_default())?;
         let elements = element_count(&shape).ok_or("element count overflows int64")?;
+        // A fixed-size tensor's bytes must be countable too, whether stored whole or in slices.
+        let byte_size = element_size(dtype).map(|width| elements.checked_mul(width).filter(|&bytes| bytes <= i64::MAX as u64));
+        if byte_size == Some(None) {
+            return Err("byte size overflows int64".into());
+        }
         let slices = proto
             .slices
             .iter()
@@ -116,8 +121,7 @@ impl TensorEntry {
             if offset.checked_add(size).is_none() {
                 return Err("offset + size overflows".into());
             }
-            if let Some(width) = element_size(dtype) {
-                let expected = elements.checked_mul(width).ok_or("byte size overflows")?;
+            if let Some(Some(expected)) = byte_size {
                 if size != expected {
                     return Err(format!(
                         "{size} bytes stored for {elements} elements of {}",

@@ -10,6 +10,8 @@ use super::error::{FormatError, Result};
 
 /// The name of the state file that `tf.train.Checkpoint.save` keeps beside its checkpoints.
 const STATE_FILE: &str = "checkpoint";
+/// State files hold a few paths; a larger one is not a state file (and is not read whole).
+const STATE_FILE_LIMIT: u64 = 1 << 20;
 
 /// Resolves `save_path` to the prefix `P` of an existing `P.index`.
 pub fn locate(save_path: &Path) -> Result<PathBuf> {
@@ -76,7 +78,7 @@ fn is_v1_checkpoint(path: &Path) -> bool {
 /// `model_checkpoint_path` of a state file, as TensorFlow reads it: a missing file, a file that
 /// does not parse, or an empty field all mean "no checkpoint".
 fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
-    let text = std::fs::read(state_path).ok()?;
+    let text = read_bounded(state_path, STATE_FILE_LIMIT)?;
     let fields = parse_text_format(&text)?;
     let mut latest = None;
     for (name, value) in fields {
@@ -92,6 +94,15 @@ fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
         }
     }
     latest.filter(|path| !path.is_empty()).map(|path| path_from(&path))
+}
+
+/// The contents of a regular file of at most `limit` bytes.
+fn read_bounded(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = super::mapped::open_regular(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= limit).then_some(bytes)
 }
 
 /// A scalar of protobuf text format, as far as `CheckpointState` uses it.

@@ -4,8 +4,9 @@
 //! the footer, the index block, one data block and the object graph's bytes.
 //! Like every reader built on `mmap`, it assumes nobody truncates the file while it is open.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::ptr::NonNull;
@@ -25,11 +26,8 @@ unsafe impl Sync for MappedFile {}
 impl MappedFile {
     /// Maps `path`; fails for anything that is not a readable regular file.
     pub fn open(path: &Path) -> io::Result<MappedFile> {
-        let file = File::open(path)?;
+        let file = open_regular(path)?;
         let metadata = file.metadata()?;
-        if !metadata.is_file() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
-        }
         let len = usize::try_from(metadata.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
         if len == 0 {
@@ -61,6 +59,16 @@ impl MappedFile {
             None => &[],
         }
     }
+}
+
+/// Opens `path` for reading only if it is a regular file. The open does not block, so a FIFO or
+/// a device planted in a checkpoint folder is refused instead of hanging the caller.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(file)
 }
 
 impl Drop for MappedFile {

@@ -90,8 +90,8 @@ impl ObjectGraph {
         let entry = bundle
             .entry(OBJECT_GRAPH_KEY)?
             .ok_or_else(|| GraphError::NameBasedCheckpoint { prefix: prefix.to_path_buf() })?;
-        if entry.dtype != DataType::DtString || !entry.shape.is_empty() {
-            return Err(corrupt(format!("its entry is not a string scalar (dtype {:?}, shape {:?})", entry.dtype, entry.shape)));
+        if entry.dtype != DataType::DtString || !entry.shape.is_empty() || !entry.slices.is_empty() {
+            return Err(corrupt(format!("its entry is not a stored string scalar (dtype {:?}, shape {:?}, {} slices)", entry.dtype, entry.shape, entry.slices.len())));
         }
         let bytes = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
         ObjectGraph::build(GraphBytes::Shared(bytes)).map_err(corrupt)
