@@ -172,11 +172,10 @@ impl ObjectGraph {
         let mut steps = Vec::new();
         let mut current = node_id;
         while current != 0 {
-            let (parent, reference) = self.parents[current as usize];
-            if parent == NO_PARENT {
+            let Some((parent, name)) = self.parent(current)? else {
                 return Ok(None);
-            }
-            steps.push(self.text(self.decoded.references[reference as usize].name));
+            };
+            steps.push(name);
             current = parent;
         }
         let mut path = String::with_capacity(4 + steps.iter().map(|step| step.len() + 1).sum::<usize>());
@@ -186,6 +185,15 @@ impl ObjectGraph {
             path.push_str(step);
         }
         Ok(Some(path))
+    }
+
+    /// The edge through which TensorFlow's breadth-first walk first reaches a node: the parent
+    /// and the child's local name there, the last step of its [`ObjectGraph::path`]. `None` for
+    /// the root and for nodes not reachable from it.
+    pub fn parent(&self, node_id: u32) -> Result<Option<(u32, &str)>> {
+        self.node(node_id)?;
+        let (parent, reference) = self.parents[node_id as usize];
+        Ok((parent != NO_PARENT).then(|| (parent, self.text(self.decoded.references[reference as usize].name))))
     }
 
     /// The node's serialized tensors (`VARIABLE_VALUE`, ...) with their bundle keys.

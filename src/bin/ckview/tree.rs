@@ -3,8 +3,9 @@
 //! totals. Depth first with an explicit stack: a graph a million levels deep prints too.
 //!
 //! Each node is expanded under the edge through which TensorFlow's breadth-first walk first
-//! reaches it, so each printed path is the node's `_descendants_with_paths` path; every other
-//! edge to it prints as a reference (`-> root.a.b (shared)`, or `(cycle)` to an ancestor).
+//! reaches it (`ObjectGraph::parent`), so each printed path is the node's
+//! `_descendants_with_paths` path; every other edge to it prints as a reference
+//! (`-> root.a.b (shared)`, or `(cycle)` to an ancestor).
 
 use std::ffi::OsStr;
 use std::io::{self, Write};
@@ -26,7 +27,6 @@ const TEXT_PATH_BYTES: usize = 160;
 /// JSON gives paths up to this length, `null` beyond (depth and name still locate the node).
 const JSON_PATH_BYTES: usize = 4096;
 
-const NONE: u32 = u32::MAX;
 /// `parent_len` of a node shown at top level, under no parent: its path comes from the view.
 const TOP_LEVEL: usize = usize::MAX;
 
@@ -54,14 +54,12 @@ struct Slot<'v> {
 
 /// One line of the tree.
 enum Line<'v, 'p> {
-    /// A node, expanded here: `path` is its dotted path in the tree; `tensorflow_path` is the
-    /// path TensorFlow gives it, when that differs (only in graphs that repeat a child name).
+    /// A node, expanded here: `path` is its dotted path, TensorFlow's `_descendants_with_paths` path.
     Node {
         depth: usize,
         node: u32,
         name: &'v str,
         path: &'p str,
-        tensorflow_path: Option<String>,
         attributes: Vec<Attr<'v>>,
         slots: Vec<Slot<'v>>,
     },
@@ -178,27 +176,6 @@ fn count(totals: &mut Totals, counted: &mut [bool], node: u32, attributes: &[Att
 /// Walks the tree depth first and hands each line to `emit`; returns the totals.
 fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::Result<()>) -> Result<Totals, Failure> {
     let count_nodes = view.num_nodes();
-    // Breadth first over `children()`, as TensorFlow walks its references: the edge that first
-    // reaches a node (parent and position among the parent's children) is where it is expanded.
-    let mut parent = vec![NONE; count_nodes];
-    let mut position = vec![0u32; count_nodes];
-    let mut order = vec![0u32];
-    let mut next = 0;
-    while let Some(&node) = order.get(next) {
-        next += 1;
-        for (index, (_, child)) in view.children(node)?.enumerate() {
-            if child != 0 && parent[child as usize] == NONE {
-                parent[child as usize] = node;
-                position[child as usize] = index as u32;
-                order.push(child);
-            }
-        }
-    }
-    // The walk matches TensorFlow's unless a node repeats a child name (TensorFlow never writes
-    // that); then a node's path in the tree may differ from TensorFlow's, which is shown too.
-    let exact = order.as_slice() == view.descendants();
-    drop(order);
-
     let entries = Entries::load(view.bundle());
     let mut totals =
         Totals { nodes: count_nodes as u64, reachable: view.descendants().len() as u64, ..Totals::default() };
@@ -210,7 +187,8 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
     let mut extra_roots = view.descendants().iter();
     loop {
         let Some(frame) = stack.pop() else {
-            // Nodes TensorFlow reaches only through a repeated child name: shown at top level.
+            // Nodes TensorFlow reaches only through a child name given twice (the dict keeps the
+            // last child for it): shown at top level, with TensorFlow's path.
             match extra_roots.find(|&&node| !expanded[node as usize]) {
                 Some(&node) => {
                     stack.push(Frame::Enter { node, name: "", depth: 1, parent_len: TOP_LEVEL });
@@ -231,7 +209,6 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
                     }
                     path.push_str(name);
                 }
-                let tensorflow_path = if exact { None } else { view.path(node)?.filter(|other| *other != path) };
                 expanded[node as usize] = true;
                 on_path[node as usize] = true;
                 let attributes = node_attributes(view, &entries, node)?;
@@ -251,13 +228,13 @@ fn walk<'v>(view: &'v CheckpointView, emit: &mut dyn FnMut(Line<'v, '_>) -> io::
                         tensor,
                     });
                 }
-                emit(Line::Node { depth, node, name, path: &path, tensorflow_path, attributes, slots })?;
+                emit(Line::Node { depth, node, name, path: &path, attributes, slots })?;
                 stack.push(Frame::Exit(node));
                 let parent_len = path.len();
                 let children: Vec<(&str, u32)> = view.children(node)?.collect();
-                for (index, &(child_name, child)) in children.iter().enumerate().rev() {
-                    let is_tree_edge =
-                        child != 0 && parent[child as usize] == node && position[child as usize] == index as u32;
+                for &(child_name, child) in children.iter().rev() {
+                    // Expanded under the edge TensorFlow's breadth-first walk names it by.
+                    let is_tree_edge = child != 0 && view.parent(child)? == Some((node, child_name));
                     stack.push(if is_tree_edge {
                         Frame::Enter { node: child, name: child_name, depth: depth + 1, parent_len }
                     } else {
@@ -304,7 +281,7 @@ fn tensor_text(out: &mut Out, tensor: &Tensor, key: &str) -> io::Result<()> {
 
 fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
     match line {
-        Line::Node { depth, node, path, tensorflow_path, attributes, slots, .. } => {
+        Line::Node { depth, node, path, attributes, slots, .. } => {
             indent(out, depth)?;
             let value = attributes.iter().find(|attribute| attribute.name == "VARIABLE_VALUE");
             let paint = if value.is_some() { Paint::Bold } else { Paint::Blue };
@@ -313,12 +290,6 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
             if let Some(value) = value {
                 write!(out, "  ")?;
                 tensor_text(out, &value.tensor, value.key)?;
-            }
-            if let Some(other) = tensorflow_path {
-                out.paint(
-                    Paint::Dim,
-                    format!("  (TensorFlow's path: {})", printable(&elide_front(&other, TEXT_PATH_BYTES))),
-                )?;
             }
             writeln!(out)?;
             for attribute in attributes.iter().filter(|attribute| attribute.name != "VARIABLE_VALUE") {
@@ -387,13 +358,12 @@ fn json_tensor(json: &mut Json<&mut Out>, attribute: &Attr<'_>) -> io::Result<()
 fn json_line(json: &mut Json<&mut Out>, line: Line<'_, '_>) -> io::Result<()> {
     json.begin_object()?;
     match line {
-        Line::Node { depth, node, name, path, tensorflow_path, attributes, slots } => {
+        Line::Node { depth, node, name, path, attributes, slots } => {
             json.field_str("kind", "node")?;
             json.field_uint("depth", depth as u64)?;
             json.field_uint("node", node.into())?;
             json.field_str("name", name)?;
             json_path(json, "path", Some(path))?;
-            json_path(json, "tensorflow_path", tensorflow_path.as_deref())?;
             json.key("tensors")?;
             json.begin_array()?;
             for attribute in &attributes {
