@@ -377,3 +377,50 @@ impl Table {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::writer::BlockBuilder;
+
+    fn block_bytes(keys: &[&[u8]], restart_interval: usize) -> Vec<u8> {
+        let mut builder = BlockBuilder::new(restart_interval);
+        for key in keys {
+            builder.add(key, &[key.len() as u8]);
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn seek_finds_every_key_and_the_gaps_between() {
+        let keys: Vec<Vec<u8>> = (0..40u8).map(|i| format!("key/{:03}", i * 2).into_bytes()).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        for interval in [1, 3, 16] {
+            let bytes = block_bytes(&refs, interval);
+            let block = Block::parse(&bytes).unwrap();
+            for key in &refs {
+                let mut iter = block.seek(key);
+                assert!(iter.advance_to(key) && iter.key() == *key && iter.value() == [key.len() as u8]);
+            }
+            let mut between = block.seek(b"key/003");
+            assert!(between.advance_to(b"key/003") && between.key() == b"key/004");
+            assert!(!block.seek(b"zzz").advance_to(b"zzz"));
+        }
+    }
+
+    #[test]
+    fn malformed_blocks_are_refused() {
+        let good = block_bytes(&[b"a", b"b", b"c"], 2);
+        // Every truncation either parses to fewer entries or is refused; none panics.
+        for length in 0..good.len() {
+            let _ = Block::parse(&good[..length]);
+        }
+        let mut unsorted = block_bytes(&[b"a", b"b"], 1);
+        unsorted[3] = b'z'; // the first key's byte: now "z" then "b"
+        assert!(Block::parse(&unsorted).unwrap_err().contains("strictly increasing"));
+        // No entries but two restart points.
+        let empty_two = [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0];
+        assert!(Block::parse(&empty_two).is_err());
+        assert!(Block::parse(&[0, 0, 0, 0, 1, 0, 0, 0]).is_ok());
+    }
+}

@@ -31,7 +31,7 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Builds one block: prefix-compressed entries, then the restart array and its length.
-struct BlockBuilder {
+pub(crate) struct BlockBuilder {
     restart_interval: usize,
     bytes: Vec<u8>,
     restarts: Vec<u32>,
@@ -40,11 +40,11 @@ struct BlockBuilder {
 }
 
 impl BlockBuilder {
-    fn new(restart_interval: usize) -> Self {
+    pub(crate) fn new(restart_interval: usize) -> Self {
         BlockBuilder { restart_interval, bytes: Vec::new(), restarts: vec![0], since_restart: 0, last_key: Vec::new() }
     }
 
-    fn add(&mut self, key: &[u8], value: &[u8]) {
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) {
         let shared = if self.since_restart == self.restart_interval {
             self.restarts.push(self.bytes.len() as u32);
             self.since_restart = 0;
@@ -67,7 +67,7 @@ impl BlockBuilder {
     }
 
     /// The finished contents; the builder starts over.
-    fn finish(&mut self) -> Vec<u8> {
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
         let mut bytes = std::mem::take(&mut self.bytes);
         for restart in &self.restarts {
             bytes.extend_from_slice(&restart.to_le_bytes());

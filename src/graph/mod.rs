@@ -421,3 +421,49 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Records<'_, T> {
         formatter.debug_list().entries(self.clone()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::proto::trackable_object_graph::trackable_object::{ObjectReference, SerializedTensor, SlotVariableReference};
+    use crate::format::proto::trackable_object_graph::TrackableObject;
+    use crate::format::proto::{RegisteredSaver, TrackableObjectGraph};
+    use prost::Message;
+
+    /// Every query over a small graph with a repeated name, a cycle, a slot and a saver: the
+    /// strings handed out come from spans of the serialized bytes.
+    #[test]
+    fn queries_read_names_from_the_serialized_bytes() {
+        let reference = |node_id, name: &str| ObjectReference { node_id, local_name: name.into() };
+        let proto = TrackableObjectGraph {
+            nodes: vec![
+                TrackableObject {
+                    children: vec![reference(1, "été"), reference(2, "opt"), reference(3, "dup"), reference(1, "dup"), reference(0, "root")],
+                    ..Default::default()
+                },
+                TrackableObject {
+                    attributes: vec![SerializedTensor { name: "VARIABLE_VALUE".into(), full_name: "v".into(), checkpoint_key: "été/.ATTRIBUTES/VARIABLE_VALUE".into() }],
+                    ..Default::default()
+                },
+                TrackableObject {
+                    slot_variables: vec![SlotVariableReference { original_variable_node_id: 1, slot_name: "m".into(), slot_variable_node_id: 3 }],
+                    registered_saver: Some(RegisteredSaver { name: "s".into(), object_name: "o".into() }),
+                    ..Default::default()
+                },
+                TrackableObject { has_checkpoint_values: Some(true), ..Default::default() },
+            ],
+        };
+        let graph = ObjectGraph::decode(&proto.encode_to_vec()).unwrap();
+        let children: Vec<(&str, u32)> = graph.children(0).unwrap().collect();
+        assert_eq!(children, [("été", 1), ("opt", 2), ("dup", 1), ("root", 0)]);
+        assert_eq!(graph.descendants(), [0, 1, 2, 3]);
+        assert_eq!(graph.path(3).unwrap().as_deref(), Some("root.dup"));
+        assert_eq!(graph.parent(1).unwrap(), Some((0, "été")));
+        assert_eq!(graph.attributes(1).unwrap().get(0).unwrap().checkpoint_key, "été/.ATTRIBUTES/VARIABLE_VALUE");
+        let slot = graph.variable_slots(1).unwrap().get(0).unwrap();
+        assert_eq!((slot.optimizer_node_id, slot.slot.slot_name, slot.slot.slot_variable_node_id), (2, "m", 3));
+        assert_eq!(graph.registered_saver(2).unwrap(), Some(Saver { name: "s", object_name: "o" }));
+        assert_eq!(graph.has_checkpoint_values(3).unwrap(), Some(true));
+        assert!(graph.children(4).is_err());
+    }
+}
