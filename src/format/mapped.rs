@@ -61,12 +61,17 @@ impl MappedFile {
     }
 }
 
-/// Opens `path` for reading only if it is a regular file. The open does not block, so a FIFO or
-/// a device planted in a checkpoint folder is refused instead of hanging the caller.
+/// Opens `path` for reading only if it is a regular file. Its type is checked before the open,
+/// so a device planted in a checkpoint folder is never opened, and the open does not block, so
+/// a FIFO swapped in meanwhile cannot hang the caller; the type is checked again after.
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
     if !file.metadata()?.is_file() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+        return Err(not_regular());
     }
     Ok(file)
 }
