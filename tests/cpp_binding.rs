@@ -3,6 +3,8 @@
 //! print is compared with TensorFlow's goldens (`tests/fixtures/*/golden.json`).
 
 mod common;
+#[path = "common/dumps.rs"]
+mod dumps;
 #[path = "common/native.rs"]
 #[allow(dead_code)] // helpers for the C tests (compile_dlopen) go unused here
 mod native;
@@ -11,9 +13,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{fixture_dir, fixture_names, golden, prefix, REFUSED_AT_OPEN};
+use common::{fixture_dir, fixture_names, golden, prefix};
 use native::{compile, root, run, Instrument};
-use serde_json::Value;
 
 const BOTH: [Instrument; 2] = [Instrument::Sanitizers, Instrument::None];
 
@@ -107,53 +108,6 @@ fn diff_module_tree_example_equals_tensorflow() {
     }
 }
 
-/// What `bindings/cpp/tests/dump_view.cpp` must print for a fixture, from TensorFlow's golden.
-fn expected_graph_dump(golden: &Value) -> String {
-    let mut text = String::new();
-    let text_of = |value: &Value, field: &str| value[field].as_str().unwrap().to_string();
-    writeln!(text, "nodes {}", golden["num_nodes"]).unwrap();
-    for entry in golden["children"].as_array().unwrap() {
-        for pair in entry[1].as_array().unwrap() {
-            writeln!(text, "child {} {} {}", entry[0], pair[0].as_str().unwrap(), pair[1]).unwrap();
-        }
-    }
-    for id in golden["descendants"].as_array().unwrap() {
-        writeln!(text, "descendant {id}").unwrap();
-    }
-    for pair in golden["paths"].as_array().unwrap() {
-        writeln!(text, "path {} {}", pair[0], pair[1].as_str().unwrap()).unwrap();
-    }
-    let nodes = golden["nodes"].as_array().unwrap();
-    for (node, record) in nodes.iter().enumerate() {
-        for a in record["attributes"].as_array().unwrap() {
-            let (name, full, key) = (text_of(a, "name"), text_of(a, "full_name"), text_of(a, "checkpoint_key"));
-            writeln!(text, "attribute {node} {name} {full} {key}").unwrap();
-        }
-        for s in record["slot_variables"].as_array().unwrap() {
-            let (original, slot) = (&s["original_variable_node_id"], &s["slot_variable_node_id"]);
-            writeln!(text, "slot {node} {original} {} {slot}", text_of(s, "slot_name")).unwrap();
-        }
-        let saver = &record["registered_saver"];
-        if saver.is_object() {
-            writeln!(text, "saver {node} {} {}", text_of(saver, "name"), text_of(saver, "object_name")).unwrap();
-        }
-        // A variable's slots, seen from the variable: every optimizer's slot_variables naming it.
-        for (optimizer, other) in nodes.iter().enumerate() {
-            for s in other["slot_variables"].as_array().unwrap() {
-                if s["original_variable_node_id"].as_u64() == Some(node as u64) {
-                    writeln!(text, "varslot {node} {} {optimizer} {}", text_of(s, "slot_name"), s["slot_variable_node_id"]).unwrap();
-                }
-            }
-        }
-        let flag = match record["has_checkpoint_values"].as_bool() {
-            None => "unset",
-            Some(true) => "true",
-            Some(false) => "false",
-        };
-        writeln!(text, "flag {node} {flag}").unwrap();
-    }
-    text
-}
 
 #[test]
 fn every_fixture_read_through_cpp_equals_tensorflow() {
@@ -161,50 +115,14 @@ fn every_fixture_read_through_cpp_equals_tensorflow() {
     for instrument in BOTH {
         let exe = build("dump_view", "tests/dump_view.cpp", instrument);
         for name in fixture_names() {
-            let golden = golden(&name);
-            let expected = if REFUSED_AT_OPEN.contains(&name.as_str()) {
-                "error CKVIEW_CORRUPT_OBJECT_GRAPH\n".to_string()
-            } else if golden["view_error"].is_object() {
-                // TensorFlow's CheckpointView refused it (a TF1 name-based checkpoint, no graph).
-                "error CKVIEW_NAME_BASED_CHECKPOINT\n".to_string()
-            } else {
-                expected_graph_dump(&golden)
-            };
             let output = run(&exe, &[&prefix(&name)], instrument);
-            assert_eq!(stdout(&output), expected, "{name} ({instrument:?})");
+            assert_eq!(stdout(&output), dumps::view_dump(&name), "{name} ({instrument:?})");
             compared += 1;
         }
     }
     assert!(compared >= 20, "only {compared} comparisons");
 }
 
-/// What `bindings/cpp/tests/dump_tensors.cpp` must print, from TensorFlow's list_variables,
-/// dtypes and values.
-fn expected_tensor_dump(golden: &Value) -> String {
-    let mut text = String::new();
-    let variables = golden["variables"].as_array().unwrap();
-    for pair in variables {
-        let key = pair[0].as_str().unwrap();
-        let dims: Vec<String> = pair[1].as_array().unwrap().iter().map(Value::to_string).collect();
-        writeln!(text, "key {key} {} [{}]", golden["dtypes"][key].as_str().unwrap(), dims.join(",")).unwrap();
-    }
-    for pair in variables {
-        let key = pair[0].as_str().unwrap();
-        let Some(tensor) = golden["tensors"].get(key) else { continue };
-        let or_dash = |hex: &str| if hex.is_empty() { "-".to_string() } else { hex.to_string() };
-        match tensor.get("strings_hex") {
-            Some(strings) => {
-                write!(text, "strings {key}").unwrap();
-                for element in strings.as_array().unwrap() {
-                    write!(text, " {}", or_dash(element.as_str().unwrap())).unwrap();
-                }
-                writeln!(text).unwrap();
-            }
-            None => writeln!(text, "value {key} {}", or_dash(tensor["hex"].as_str().unwrap())).unwrap(),
-        }
-    }
-    text
-}
 
 #[test]
 fn every_tensor_read_through_cpp_equals_tensorflow() {
@@ -213,51 +131,25 @@ fn every_tensor_read_through_cpp_equals_tensorflow() {
         let exe = build("dump_tensors", "tests/dump_tensors.cpp", instrument);
         for name in fixture_names() {
             let output = run(&exe, &[&prefix(&name)], instrument);
-            assert_eq!(stdout(&output), expected_tensor_dump(&golden(&name)), "{name} ({instrument:?})");
+            assert_eq!(stdout(&output), dumps::tensor_dump(&golden(&name)), "{name} ({instrument:?})");
             compared += 1;
         }
         // The big-endian rewrite of dtype_zoo holds the same values; borrow() must refuse its
         // multi-byte tensors and read() must swap them (the program checks both).
         let big_endian = fixture_dir("big_endian").join("zoo");
         let output = run(&exe, &[&big_endian], instrument);
-        assert_eq!(stdout(&output), expected_tensor_dump(&golden("dtype_zoo")), "big_endian ({instrument:?})");
+        assert_eq!(stdout(&output), dumps::tensor_dump(&golden("dtype_zoo")), "big_endian ({instrument:?})");
     }
     assert!(compared >= 20);
 }
 
-/// The live graph of a fixture's golden as "PARENT\tCHILD\tNAME" lines (in a file of our own,
-/// so that the C tests' files are never written under us), and what test_compare must print.
-fn live_graph(name: &str) -> (PathBuf, String) {
-    let golden = golden(name);
-    let mut edges = String::new();
-    for (parent, object) in golden["trackable_tree"].as_array().unwrap().iter().enumerate() {
-        for pair in object["children"].as_array().unwrap() {
-            writeln!(edges, "{parent}\t{}\t{}", pair[1], pair[0].as_str().unwrap()).unwrap();
-        }
-    }
-    let folder = native::build_library().join("native-tests");
-    std::fs::create_dir_all(&folder).unwrap();
-    let path = folder.join(format!("cpp-{name}.edges"));
-    std::fs::write(&path, edges).unwrap();
-    let mut expected = String::new();
-    for pair in golden["match"].as_array().unwrap() {
-        writeln!(expected, "matched {} {}", pair[0], pair[1]).unwrap();
-    }
-    for id in golden["diff_only_in_checkpoint"].as_array().unwrap() {
-        writeln!(expected, "only_in_checkpoint {id}").unwrap();
-    }
-    for object in golden["diff_only_in_trackable"].as_array().unwrap() {
-        writeln!(expected, "only_in_live {object}").unwrap();
-    }
-    (path, expected)
-}
 
 #[test]
 fn match_and_diff_through_cpp_equal_tensorflow() {
     for instrument in BOTH {
         let exe = build("test_compare", "tests/test_compare.cpp", instrument);
         for name in ["doc_children", "doc_diff", "cycles_and_shared"] {
-            let (edges, expected) = live_graph(name);
+            let (edges, expected) = dumps::live_graph(name, "cpp");
             for mode in ["callback", "edges"] {
                 let output = run(&exe, &[&prefix(name), &edges, Path::new(mode)], instrument);
                 assert_eq!(stdout(&output), expected, "{name} {mode} ({instrument:?})");
