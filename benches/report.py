@@ -52,6 +52,45 @@ def plot(rows, path):
     figure.savefig(path, dpi=110)
 
 
+def targets(rows, memory):
+    """Each target of the performance issue, met or not, with the numbers of this run."""
+    def row(operation, nodes):
+        return next(r for r in rows if r["operation"] == operation and r["nodes"] == nodes)
+
+    big = max(r["nodes"] for r in rows if r["nodes"] < 500_000)  # the ~300k checkpoint
+    lines = []
+    for operation, wanted in [("open", 20), ("descendants", 50)]:
+        r = row(operation, big)
+        ratio = r["tensorflow_s"] / r["ckview_s"]
+        verdict = "met" if ratio >= wanted else "NOT met"
+        lines.append(f"- {operation} of the {big:,}-node checkpoint at least {wanted}x faster than TensorFlow: "
+                     f"{ratio:,.0f}x ({r['ckview_s'] * 1e3:.1f} ms against {r['tensorflow_s'] * 1e3:.1f} ms), {verdict}.")
+    diff = row("diff_c", big)["ckview_s"]
+    lines.append(f"- diff of a {big:,}-node live graph through the C callbacks under one second: "
+                 f"{diff * 1e3:.0f} ms, {'met' if diff < 1 else 'NOT met'}.")
+    sizes = sorted({r["nodes"] for r in rows})
+    growth = []
+    for operation in OPERATIONS:
+        per_node = [row(operation, n)["ckview_s"] / n for n in (sizes[0], sizes[-1])]
+        growth.append(f"{operation} {per_node[1] / per_node[0]:.1f}x")
+    lines.append(f"- time per node from {sizes[0]:,} to {sizes[-1]:,} nodes (1.0x = perfectly flat): " + ", ".join(growth) +
+                 ". Every operation is linear in the graph; what grows is the cost of memory: at a million nodes the"
+                 " hash maps of match and diff and the flat arrays of open no longer fit in the caches.")
+    line = next(m for m in memory if f" {big} nodes" in m)
+    graph_mb = float(line.split("object graph ")[1].split(" MB")[0])
+    added_mb = float(line.split("added by the view ")[1].split(" MB")[0])
+    bound = 3 * graph_mb + 20
+    lines.append(f"- resident memory of an open {big:,}-node view at most 3x the object-graph bytes plus 20 MB"
+                 f" ({bound:.0f} MB): {added_mb:.0f} MB, {'met' if added_mb <= bound else 'NOT met'}.")
+    lines += ["", "Where open falls short, the profile (`perf record` of repeated opens of the 300k checkpoint) puts",
+              "about 31% in walking the protobuf wire format field by field, 15% in checking that 37 MB of names",
+              "are UTF-8 (proto3 requires it; ckview checks once, at open, so that every later query can hand out",
+              "`&str` without a check), 13% in building the flat per-node arrays, and 5% in the crc32c of the",
+              "graph's bytes. TensorFlow's open skips most of that work: it parses the graph into protobuf objects",
+              "and does nothing else, leaving descendants (14,000x slower than ckview's) to every later call."]
+    return lines
+
+
 def main():
     import tensorflow as tf
 
@@ -91,6 +130,7 @@ def main():
                      f"{f'{theirs * 1e3:,.1f} ms' if theirs else 'not run'} | {ratio} |")
     lines += ["", "![time per node](benches/time_per_node.png)", "", "## Memory", ""]
     lines += [f"- {line}" for line in memory]
+    lines += ["", "## The targets of issue 7, from this run", ""] + targets(rows, memory)
     lines += ["", "## Reading tensors (1 GiB checkpoint, page cache warm)", "", "```"] + tensors + ["```", ""]
     (REPO / "BENCHMARKS.md").write_text("\n".join(lines))
     print("wrote BENCHMARKS.md")
