@@ -34,10 +34,7 @@ pub fn decode_strings(
         let length = cursor
             .varint64()
             .ok_or_else(|| Malformed(format!("length of string {index} is missing or malformed")))?;
-        running = match u32::try_from(length) {
-            Ok(short) => crc::extend(running, &word_bytes32(short, endianness)),
-            Err(_) => crc::extend(running, &word_bytes64(length, endianness)),
-        };
+        running = extend_with_length(running, length, endianness);
         total = total.checked_add(length).ok_or_else(|| Malformed("string lengths overflow".into()))?;
         lengths.push(length);
     }
@@ -81,7 +78,17 @@ pub fn decode_strings(
         .collect())
 }
 
-fn word_bytes32(value: u32, endianness: Endianness) -> [u8; 4] {
+/// Continues the running crc of a string payload with one element's length, hashed as TensorFlow
+/// hashes it: a uint32 (a uint64 past 2^32 - 1) in the writer's byte order, not the varint bytes.
+pub(crate) fn extend_with_length(running: u32, length: u64, endianness: Endianness) -> u32 {
+    match u32::try_from(length) {
+        Ok(short) => crc::extend(running, &word_bytes32(short, endianness)),
+        Err(_) => crc::extend(running, &word_bytes64(length, endianness)),
+    }
+}
+
+/// A u32 in the writer's byte order: the stored form of the length checksum.
+pub(crate) fn word_bytes32(value: u32, endianness: Endianness) -> [u8; 4] {
     match endianness {
         Endianness::Little => value.to_le_bytes(),
         Endianness::Big => value.to_be_bytes(),

@@ -15,6 +15,7 @@ use prost::Message;
 
 use super::bundle::index_path;
 use super::crc;
+use super::string_tensor::{extend_with_length, word_bytes32};
 use super::proto::{bundle_header_proto, BundleEntryProto, BundleHeaderProto, DataType, TensorShapeProto, VersionDef};
 use super::Endianness;
 
@@ -148,23 +149,13 @@ impl TableBuilder {
 
 /// The DT_STRING payload of `strings` and its masked crc32c (FORMAT.md section 5).
 pub fn encode_strings(strings: &[&[u8]], endianness: Endianness) -> (Vec<u8>, u32) {
-    let word = |value: u32| match endianness {
-        Endianness::Little => value.to_le_bytes(),
-        Endianness::Big => value.to_be_bytes(),
-    };
     let mut bytes = Vec::new();
     let mut running = 0;
     for string in strings {
         put_varint(&mut bytes, string.len() as u64);
-        running = match u32::try_from(string.len()) {
-            Ok(short) => crc::extend(running, &word(short)),
-            Err(_) => match endianness {
-                Endianness::Little => crc::extend(running, &(string.len() as u64).to_le_bytes()),
-                Endianness::Big => crc::extend(running, &(string.len() as u64).to_be_bytes()),
-            },
-        };
+        running = extend_with_length(running, string.len() as u64, endianness);
     }
-    let stored = word(crc::mask(running));
+    let stored = word_bytes32(crc::mask(running), endianness);
     bytes.extend_from_slice(&stored);
     running = crc::extend(running, &stored);
     for string in strings {
