@@ -37,11 +37,17 @@ pub struct ckview_str {
     pub len: usize,
 }
 
+impl From<&[u8]> for ckview_str {
+    fn from(bytes: &[u8]) -> Self {
+        // An empty Rust slice's pointer is dangling; hand C a real one.
+        let ptr = if bytes.is_empty() { c"".as_ptr() } else { bytes.as_ptr().cast() };
+        ckview_str { ptr, len: bytes.len() }
+    }
+}
+
 impl From<&str> for ckview_str {
     fn from(text: &str) -> Self {
-        // An empty Rust string's pointer is dangling; hand C a real one.
-        let ptr = if text.is_empty() { c"".as_ptr() } else { text.as_ptr().cast() };
-        ckview_str { ptr, len: text.len() }
+        ckview_str::from(text.as_bytes())
     }
 }
 

@@ -262,7 +262,7 @@ pub unsafe extern "C" fn ckview_tensor_free(tensor: *mut ckview_tensor) {
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out: *mut ckview_str) -> ckview_status {
     with(tensor, key_out, |t| {
-        Ok(ckview_str { ptr: if t.key.is_empty() { c"".as_ptr() } else { t.key.as_ptr().cast() }, len: t.key.len() })
+        Ok(ckview_str::from(t.key.as_slice()))
     })
 }
 
@@ -439,7 +439,7 @@ pub unsafe extern "C" fn ckview_tensor_read_strings(
             Ok(values) => {
                 let strings = values
                     .iter()
-                    .map(|value| ckview_str { ptr: if value.is_empty() { c"".as_ptr() } else { value.as_ptr().cast() }, len: value.len() })
+                    .map(|&value| ckview_str::from(value))
                     .collect();
                 // SAFETY: non-NULL and writable by contract.
                 unsafe { *list_out = Box::into_raw(Box::new(ckview_string_list { strings })) };
