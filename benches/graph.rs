@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ckview::ffi::*;
 use ckview::format::Bundle;
-use ckview::synthetic::{write_model, ModelShape};
+use ckview_synthetic::{write_model, ModelShape};
 use ckview::CheckpointView;
 
 /// The checkpoint of `nodes` nodes, generated once into target/bench-data.

@@ -112,7 +112,7 @@ def main():
         "Regenerate with `benches/run` (it writes this file and `benches/time_per_node.png`).",
         f"Machine: {machine()}. TensorFlow {tf.__version__} (CPU) on the same files in the same run.",
         "",
-        "Checkpoints are synthetic (`ckview::synthetic`, `examples/generate.rs`): module trees, lists, dicts,",
+        "Checkpoints are synthetic (the `ckview-synthetic` crate, `examples/generate.rs`): module trees, lists, dicts,",
         "shared objects, a cycle to the root and legacy optimizer slots, written by ckview's own writer",
         "(TensorFlow opens them: `tests/python/test_reader.py`). ckview's times are the fastest of",
         "repeated runs (`cargo bench --bench graph`); match and diff run through the C ABI's callbacks",

@@ -1,11 +1,11 @@
-//! Writes a synthetic TF2 checkpoint (see `ckview::synthetic`):
+//! Writes a synthetic TF2 checkpoint (see the `ckview-synthetic` crate):
 //!
 //!     cargo run --release --example generate -- NODES PREFIX [ELEMENTS_PER_VARIABLE]
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use ckview::synthetic::{write_model, ModelShape};
+use ckview_synthetic::{write_model, ModelShape};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -2,12 +2,11 @@
 //!
 //! Layers, bottom up: [`format`] reads the tensor bundle from disk, [`graph`] decodes the object
 //! graph, [`view`] is `tf.train.CheckpointView`, and [`ffi`] exposes all of it as a C ABI.
-//! [`synthetic`] writes valid checkpoints of any size for benchmarks and tests.
+//! Synthetic checkpoints for benchmarks and tests live in the `ckview-synthetic` crate (`synthetic/`).
 
 pub mod ffi;
 pub mod format;
 pub mod graph;
-pub mod synthetic;
 pub mod view;
 
 pub use graph::{GraphError, ObjectGraph};

@@ -1,4 +1,4 @@
-//! Synthetic checkpoints: valid TF2 bundles of any size, written with [`crate::format::writer`],
+//! Synthetic checkpoints: valid TF2 bundles of any size, written with [`ckview::format::writer`],
 //! for benchmarks and tests. Their shape is what large models produce: a deep and wide tree of
 //! modules, lists (`layers/0`, `layers/1`, ...) and dicts, variables with small tensors, objects
 //! shared between parents, a cycle back to the root, a `save_counter`, and an optimizer whose
@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use crate::format::proto::trackable_object_graph::trackable_object::{
+use ckview::format::proto::trackable_object_graph::trackable_object::{
     ObjectReference, SerializedTensor, SlotVariableReference,
 };
-use crate::format::proto::trackable_object_graph::TrackableObject;
-use crate::format::proto::{DataType, TrackableObjectGraph};
-use crate::format::writer::BundleWriter;
-use crate::graph::OBJECT_GRAPH_KEY;
+use ckview::format::proto::trackable_object_graph::TrackableObject;
+use ckview::format::proto::{DataType, TrackableObjectGraph};
+use ckview::format::writer::BundleWriter;
+use ckview::graph::OBJECT_GRAPH_KEY;
 
 /// How a synthetic model is shaped.
 #[derive(Clone, Copy, Debug)]
@@ -159,7 +159,7 @@ mod tests {
             let made = graph.nodes.len();
             assert!(made.abs_diff(nodes) <= nodes / 10 + 8, "asked {nodes}, made {made}");
             assert!(variables.len() * 2 > made / 2);
-            let decoded = crate::graph::ObjectGraph::decode(&graph.encode_to_vec()).unwrap();
+            let decoded = ckview::graph::ObjectGraph::decode(&graph.encode_to_vec()).unwrap();
             assert_eq!(decoded.num_nodes(), made);
         }
     }

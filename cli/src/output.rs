@@ -80,10 +80,10 @@ impl Write for Out {
     }
 }
 
-/// Whether file descriptor `fd` is a terminal.
-pub fn is_terminal(fd: libc::c_int) -> bool {
-    // SAFETY: isatty only inspects the descriptor; any value is allowed.
-    unsafe { libc::isatty(fd) == 1 }
+/// Whether file descriptor `fd` (1 standard output, 2 standard error) is a terminal.
+pub fn is_terminal(fd: i32) -> bool {
+    use std::io::IsTerminal;
+    if fd == 1 { io::stdout().is_terminal() } else { io::stderr().is_terminal() }
 }
 
 /// `4 B`, `1.2 KiB`, `3.0 GiB`.

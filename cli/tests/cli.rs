@@ -22,7 +22,7 @@ const REFUSED: [&str; 4] = ["crafted_bad_ref", "crafted_negative_ref", "crafted_
 const COMMANDS: [&str; 7] = ["tree", "keys", "children", "descendants", "show", "diff", "verify"];
 
 fn fixture_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name)
 }
 
 fn golden(name: &str) -> Value {
