@@ -75,6 +75,24 @@ fn is_v1_checkpoint(path: &Path) -> bool {
     super::table::Table::open(path).is_ok()
 }
 
+/// The checkpoints the `checkpoint` state file in `dir` names (`all_model_checkpoint_paths`,
+/// joined to `dir`; the latest last, as `tf.train.CheckpointManager` writes them), whether or
+/// not they still exist. Empty when `dir` has no state file or it does not parse. What to offer
+/// when a prefix is gone, removed by `max_to_keep`.
+pub fn listed_checkpoints(dir: &Path) -> Vec<PathBuf> {
+    let Some(fields) = read_bounded(&dir.join(STATE_FILE), STATE_FILE_LIMIT).and_then(|text| parse_text_format(&text))
+    else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| match (name.as_str(), value) {
+            ("all_model_checkpoint_paths", TextValue::Bytes(path)) => Some(dir.join(path_from(&path))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `model_checkpoint_path` of a state file, as TensorFlow reads it: a missing file, a file that
 /// does not parse, or an empty field all mean "no checkpoint".
 fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
@@ -250,6 +268,14 @@ mod tests {
         assert!(parse_text_format(b"model_checkpoint_path \"x\"").is_none());
         assert!(parse_text_format(b"model_checkpoint_path: \"unterminated").is_none());
         assert!(parse_text_format(b"model_checkpoint_path: \"bad \\q escape\"").is_none());
+    }
+
+    #[test]
+    fn lists_the_checkpoints_a_state_file_keeps() {
+        // tests/fixtures/manager: CheckpointManager(max_to_keep=2) after three saves.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manager");
+        assert_eq!(listed_checkpoints(&dir), [dir.join("ckpt-2"), dir.join("ckpt-3")]);
+        assert!(listed_checkpoints(&dir.join("no such folder")).is_empty());
     }
 
     #[test]

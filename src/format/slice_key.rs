@@ -26,6 +26,86 @@ pub fn slice_key(name: &[u8], extents: &[SliceExtent]) -> Vec<u8> {
     key
 }
 
+/// The tensor name and extents of a slice key; `None` for any other key.
+pub fn parse_slice_key(key: &[u8]) -> Option<(Vec<u8>, Vec<SliceExtent>)> {
+    let mut rest = key.strip_prefix(&[0x00])?;
+    let mut name = Vec::new();
+    // The name ends at 0x00 0x01; 0x00 and 0xff inside it are escaped by the byte after them.
+    loop {
+        let (byte, step) = match rest {
+            [0x00, 0x01, ..] => break,
+            [0x00, 0xff, ..] => (0x00, 2),
+            [0xff, 0x00, ..] => (0xff, 2),
+            [0x00 | 0xff, ..] | [] => return None,
+            [byte, ..] => (*byte, 1),
+        };
+        name.push(byte);
+        rest = &rest[step..];
+    }
+    rest = &rest[2..];
+    let rank = take_unsigned(&mut rest)?;
+    let mut extents = Vec::new();
+    for _ in 0..rank {
+        let start = u64::try_from(take_signed(&mut rest)?).ok()?;
+        let length = match take_signed(&mut rest)? {
+            FULL_EXTENT => None,
+            length => Some(u64::try_from(length).ok()?),
+        };
+        extents.push(SliceExtent { start, length });
+    }
+    rest.is_empty().then_some((name, extents))
+}
+
+/// A slice as TensorFlow's `TensorSlice::DebugString` writes it: `start,length` per dimension
+/// joined by `:`, `-` for a whole dimension (`0,10:-`).
+pub fn slice_spec(extents: &[SliceExtent]) -> String {
+    let dims: Vec<String> = extents
+        .iter()
+        .map(|extent| match extent.length {
+            Some(length) => format!("{},{length}", extent.start),
+            None => "-".into(),
+        })
+        .collect();
+    dims.join(":")
+}
+
+/// A key as a person reads it: a slice key as `name slice 0,10:0,3`, any other key as its
+/// text (bytes that are not UTF-8 as U+FFFD). Never the raw bytes of a slice key.
+pub fn readable_key(key: &[u8]) -> String {
+    match parse_slice_key(key) {
+        Some((name, extents)) => format!("{} slice {}", String::from_utf8_lossy(&name), slice_spec(&extents)),
+        None => String::from_utf8_lossy(key).into_owned(),
+    }
+}
+
+fn take_unsigned(rest: &mut &[u8]) -> Option<u64> {
+    let (&count, tail) = rest.split_first()?;
+    let count = usize::from(count);
+    if count > 8 || tail.len() < count {
+        return None;
+    }
+    let value = tail[..count].iter().fold(0u64, |value, &byte| value << 8 | u64::from(byte));
+    *rest = &tail[count..];
+    Some(value)
+}
+
+/// The inverse of [`put_signed`]: the header's run of equal bits gives the byte count.
+fn take_signed(rest: &mut &[u8]) -> Option<i64> {
+    let first = *rest.first()?;
+    let negative = first & 0x80 == 0;
+    let head = u16::from_be_bytes([first, rest.get(1).copied().unwrap_or(if negative { 0xff } else { 0x00 })]);
+    let n = if negative { head.leading_zeros() } else { head.leading_ones() } as usize;
+    if n == 0 || n > 10 || rest.len() < n {
+        return None;
+    }
+    let encoded = rest[..n].iter().fold(0u128, |value, &byte| value << 8 | u128::from(byte));
+    let value_bits = 7 * n as u32 - 1;
+    let low = (encoded & ((1u128 << value_bits) - 1)) as i128;
+    let value = if negative { low - (1i128 << value_bits) } else { low };
+    *rest = &rest[n..];
+    i64::try_from(value).ok()
+}
+
 /// An unsigned number: one byte holding the count of big-endian bytes that follow (none for 0).
 fn put_unsigned(key: &mut Vec<u8>, value: u64) {
     let bytes = value.to_be_bytes();
@@ -78,5 +158,25 @@ mod tests {
         let extents = [SliceExtent { start: 2, length: Some(3) }, SliceExtent { start: 0, length: None }];
         let key = slice_key(b"a\x00b\xffc", &extents);
         assert_eq!(key, [0x00, b'a', 0x00, 0xff, b'b', 0xff, 0x00, b'c', 0x00, 0x01, 0x01, 0x02, 0x82, 0x83, 0x80, 0x7f]);
+    }
+
+    #[test]
+    fn slice_keys_parse_back_and_read_as_tensorflow_writes_slices() {
+        let extents = [SliceExtent { start: 25000, length: Some(3) }, SliceExtent { start: 0, length: None }];
+        let key = slice_key(b"a\x00b\xffc", &extents);
+        assert_eq!(parse_slice_key(&key), Some((b"a\x00b\xffc".to_vec(), extents.to_vec())));
+        for value in [0, 1, 63, 64, -1, -64, -65, 25000, i64::MAX, i64::MIN + 1] {
+            let mut bytes = signed(value);
+            bytes.push(0x42);
+            let mut rest = bytes.as_slice();
+            assert_eq!(take_signed(&mut rest), Some(value), "{value}");
+            assert_eq!(rest, [0x42]);
+        }
+        let emb = [SliceExtent { start: 0, length: Some(10) }, SliceExtent { start: 0, length: Some(3) }];
+        assert_eq!(readable_key(&slice_key(b"emb", &emb)), "emb slice 0,10:0,3");
+        assert_eq!(slice_spec(&extents), "25000,3:-");
+        assert_eq!(readable_key(b"plain/key"), "plain/key");
+        assert_eq!(parse_slice_key(b"plain"), None);
+        assert_eq!(parse_slice_key(&key[..key.len() - 1]), None);
     }
 }

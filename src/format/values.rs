@@ -39,7 +39,7 @@ fn swap_width(dtype: DataType) -> u64 {
 
 impl Bundle {
     fn key_text(key: &[u8]) -> String {
-        String::from_utf8_lossy(key).into_owned()
+        super::slice_key::readable_key(key)
     }
 
     /// Bytes per element of a fixed-size dtype; `UnsupportedDtype` for strings, variants and

@@ -7,6 +7,7 @@
 
 mod decode;
 mod error;
+mod lookup;
 
 use std::collections::HashMap;
 use std::ops::Range;
