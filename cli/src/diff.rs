@@ -1,231 +1,387 @@
 //! `ckview diff A B`: the structural diff of two checkpoints (`CheckpointView.diff`, B's graph
 //! playing the live objects), then, for every matched node and its optimizer slots, the
-//! tensors compared by dtype, shape and stored checksum. Exit status as diff(1): 0 identical,
-//! 1 different, 2 error.
+//! tensors compared by dtype, shape and stored checksum; two TF1 name-based checkpoints are
+//! compared key by key. Exit status as diff(1): 0 identical, 1 different, 2 error.
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::io::{self, Write};
+use std::io::Write;
 
-use ckview::format::slice_key::slice_key;
-use ckview::format::{dtype_name, Bundle, DataType, TensorEntry, Verify};
+use ckview::format::{dtype_name, Bundle, FormatError, TensorEntry};
 use ckview::graph::Attribute;
-use ckview::CheckpointView;
+use ckview::{CheckpointView, GraphError};
+use serde::Serialize;
 
-use crate::args::Options;
+use crate::diff_values::{value_diff, ValueDiff};
 use crate::entries::Entries;
-use crate::json::Json;
+use crate::json::{self, lossy};
 use crate::output::{plural, printable, shape_text, Out, Paint};
-use crate::resolve::open_view;
+use crate::resolve::{open_bundle, open_view};
+use crate::same_values::same_values;
 use crate::{Failure, Outcome};
 
-/// One tensor of a matched node that differs between A and B.
-struct Change {
-    node_a: u32,
-    node_b: u32,
-    /// The optimizer slot the tensor belongs to, when it is a slot variable's.
-    slot: Option<String>,
-    attribute: String,
-    /// Each side's key, dtype and shape, where that side has the tensor.
-    a: Option<Side>,
-    b: Option<Side>,
-    /// What differs: `only_in_a`, `only_in_b`, `missing_in_a`, `missing_in_b`, `dtype`,
-    /// `shape`, `values`.
-    what: Vec<&'static str>,
+/// What the user asked to see.
+#[derive(Clone, Copy, Debug)]
+pub struct Report {
+    /// Counts only.
+    pub stat: bool,
+    /// At most this many items of each list.
+    pub limit: Option<usize>,
+    /// Read changed tensors and measure how much they differ.
+    pub values: bool,
+    pub json: bool,
 }
 
+/// One tensor that differs between A and B.
+#[derive(Serialize)]
+struct Change {
+    /// The matched nodes (for a slot: the variables it belongs to); `None` comparing by key.
+    node_a: Option<u32>,
+    node_b: Option<u32>,
+    /// The node's path in A; `None` comparing by key.
+    path: Option<String>,
+    /// The optimizer slot the tensor belongs to, when it is a slot variable's.
+    slot: Option<String>,
+    /// `VARIABLE_VALUE`, ...; `slot` for a whole slot on one side only; `None` comparing by key.
+    attribute: Option<String>,
+    a: Option<Side>,
+    b: Option<Side>,
+    /// `only_in_a`, `only_in_b`, `missing_in_a`, `missing_in_b`, `dtype`, `shape`, `values`.
+    changes: Vec<&'static str>,
+    /// With `--values`: how much the elements differ; `None` when not measured.
+    value_diff: Option<ValueDiff>,
+}
+
+/// One side of a change: the key, and its dtype and shape when the bundle has it.
+#[derive(Serialize)]
 struct Side {
     key: String,
+    dtype: Option<&'static str>,
+    shape: Option<Vec<u64>>,
+    #[serde(skip)]
     entry: Option<TensorEntry>,
 }
 
-/// One of the two checkpoints, with its entries read once.
-struct Checkpoint<'v> {
-    view: &'v CheckpointView,
-    entries: Entries<'v>,
+impl Side {
+    fn new(key: &str, entry: Option<TensorEntry>) -> Side {
+        Side {
+            key: key.to_string(),
+            dtype: entry.as_ref().map(|entry| dtype_name(entry.dtype)),
+            shape: entry.as_ref().map(|entry| entry.shape.clone()),
+            entry,
+        }
+    }
 }
 
-pub fn run(path_a: &OsStr, path_b: &OsStr, options: Options, out: &mut Out) -> Outcome {
-    let a = open_view(path_a)?;
-    let b = open_view(path_b)?;
-    let comparison = a.diff_checkpoint(&b);
-    let mut changes = Vec::new();
-    let sides = (
-        Checkpoint { view: &a, entries: Entries::load(a.bundle()) },
-        Checkpoint { view: &b, entries: Entries::load(b.bundle()) },
-    );
-    for pair in &comparison.matched {
-        let node_b = pair.object as u32;
-        compare_nodes(&sides.0, pair.node_id, &sides.1, node_b, None, &mut changes)?;
-        compare_slots(&sides.0, pair.node_id, &sides.1, node_b, &mut changes)?;
-    }
-    drop(sides);
-    let identical = comparison.only_in_checkpoint.is_empty()
-        && comparison.only_in_live.is_empty()
-        && comparison.conflicts.is_empty()
-        && changes.is_empty();
-    let path_of =
-        |view: &CheckpointView, node: u32| view.path(node).ok().flatten().unwrap_or_else(|| format!("node {node}"));
-    if options.json {
-        let mut json = Json::new(&mut *out);
-        json.begin_object()?;
-        json.field_str("a", &a.bundle().prefix().display().to_string())?;
-        json.field_str("b", &b.bundle().prefix().display().to_string())?;
-        json.key("identical")?;
-        json.boolean(identical)?;
-        json.key("matched")?;
-        json.begin_array()?;
-        for pair in &comparison.matched {
-            json.begin_object()?;
-            json.field_uint("node_a", pair.node_id.into())?;
-            json.field_uint("node_b", pair.object)?;
-            json.end_object()?;
-        }
-        json.end_array()?;
-        for (name, view, nodes) in [
-            ("only_in_a", &a, comparison.only_in_checkpoint.clone()),
-            ("only_in_b", &b, comparison.only_in_live.iter().map(|&node| node as u32).collect()),
-        ] {
-            json.key(name)?;
-            json.begin_array()?;
-            for node in nodes {
-                json.begin_object()?;
-                json.field_uint("node", node.into())?;
-                json.field_str("path", &path_of(view, node))?;
-                json.end_object()?;
+/// A node (or, comparing by key, a tensor) on one side only.
+#[derive(Serialize)]
+struct Lone {
+    node: Option<u32>,
+    path: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ConflictJson {
+    node_a: u32,
+    path: String,
+    node_b: u64,
+    other_node_b: u64,
+}
+
+#[derive(Serialize)]
+struct MatchedJson {
+    node_a: u32,
+    node_b: u64,
+}
+
+/// Exact totals, whatever `--limit` cuts.
+#[derive(Serialize)]
+struct Counts {
+    matched: usize,
+    only_in_a: usize,
+    only_in_b: usize,
+    changed: usize,
+    conflicts: usize,
+    /// Changed tensors by kind of change (`values`, `shape`, ...).
+    changes: BTreeMap<&'static str, usize>,
+}
+
+/// The `diff --json` document.
+#[derive(Serialize)]
+struct DiffJson {
+    a: String,
+    b: String,
+    /// `objects` (by object graph) or `keys` (two TF1 name-based checkpoints).
+    compared_by: &'static str,
+    identical: bool,
+    counts: Counts,
+    /// Whether `--stat` or `--limit` left items out of the lists below.
+    truncated: bool,
+    matched: Vec<MatchedJson>,
+    only_in_a: Vec<Lone>,
+    only_in_b: Vec<Lone>,
+    changed: Vec<Change>,
+    conflicts: Vec<ConflictJson>,
+}
+
+pub fn run(path_a: &OsStr, path_b: &OsStr, report: Report, out: &mut Out) -> Outcome {
+    let mut document = match (open_view(path_a), open_view(path_b)) {
+        (Ok(a), Ok(b)) => by_objects(&a, &b, report)?,
+        (Err(error), _) | (_, Err(error)) => {
+            // Two TF1 name-based checkpoints have no objects to match: compare their keys.
+            let (a, b) = (open_bundle(path_a)?, open_bundle(path_b)?);
+            if !(is_name_based(&a) && is_name_based(&b)) {
+                return Err(error);
             }
-            json.end_array()?;
+            by_keys(&a, &b, report)?
         }
-        json.key("changed")?;
-        json.begin_array()?;
-        for change in &changes {
-            json_change(&mut json, change, &path_of(&a, change.node_a))?;
-        }
-        json.end_array()?;
-        json.key("conflicts")?;
-        json.begin_array()?;
-        for conflict in &comparison.conflicts {
-            json.begin_object()?;
-            json.field_uint("node_a", conflict.node_id.into())?;
-            json.field_str("path", &path_of(&a, conflict.node_id))?;
-            json.field_uint("node_b", conflict.matched_object)?;
-            json.field_uint("other_node_b", conflict.other_object)?;
-            json.end_object()?;
-        }
-        json.end_array()?;
-        json.end_object()?;
-        json.finish()?;
+    };
+    let identical = document.identical;
+    let limit = if report.stat { Some(0) } else { report.limit };
+    if let Some(limit) = limit {
+        document.truncated = document.matched.len() > limit
+            || document.only_in_a.len() > limit
+            || document.only_in_b.len() > limit
+            || document.changed.len() > limit
+            || document.conflicts.len() > limit;
+        document.matched.truncate(limit);
+        document.only_in_a.truncate(limit);
+        document.only_in_b.truncate(limit);
+        document.changed.truncate(limit);
+        document.conflicts.truncate(limit);
+    }
+    if report.json {
+        json::print(out, &document)?;
     } else {
-        out.paint(Paint::Red, format!("--- {}", printable(&a.bundle().prefix().display().to_string())))?;
-        writeln!(out)?;
-        out.paint(Paint::Green, format!("+++ {}", printable(&b.bundle().prefix().display().to_string())))?;
-        writeln!(out)?;
-        for &node in &comparison.only_in_checkpoint {
-            out.paint(Paint::Red, format!("- {} #{node}", printable(&path_of(&a, node))))?;
-            writeln!(out)?;
-        }
-        for &node in &comparison.only_in_live {
-            out.paint(Paint::Green, format!("+ {} #{node}", printable(&path_of(&b, node as u32))))?;
-            writeln!(out)?;
-        }
-        for change in &changes {
-            let slot = change.slot.as_ref().map(|slot| format!(" slot {}", printable(slot))).unwrap_or_default();
-            let head = format!("~ {} #{}{slot}", printable(&path_of(&a, change.node_a)), change.node_a);
-            out.paint(Paint::Yellow, format!("{head}: {}", describe(change)))?;
-            writeln!(out)?;
-        }
-        for conflict in &comparison.conflicts {
-            let head = format!("! {} #{}", printable(&path_of(&a, conflict.node_id)), conflict.node_id);
-            out.paint(
-                Paint::Magenta,
-                format!("{head}: reached as #{} and as #{} in B", conflict.matched_object, conflict.other_object),
-            )?;
-            writeln!(out)?;
-        }
-        out.paint(
-            Paint::Bold,
-            format!(
-                "{} matched, {} only in A, {} only in B, {} changed{}",
-                comparison.matched.len(),
-                comparison.only_in_checkpoint.len(),
-                comparison.only_in_live.len(),
-                changes.len(),
-                if comparison.conflicts.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", plural(comparison.conflicts.len() as u64, "conflict"))
-                }
-            ),
-        )?;
-        writeln!(out)?;
+        write_text(out, &document, report.stat)?;
     }
     Ok(if identical { 0 } else { 1 })
 }
 
-/// `dtype float32 -> float64, shape [2] -> [3]`, `values differ`, ...
+fn is_name_based(bundle: &Bundle) -> bool {
+    matches!(ckview::ObjectGraph::load(bundle), Err(GraphError::NameBasedCheckpoint { .. }))
+}
+
+fn counts(matched: usize, only_in_a: usize, only_in_b: usize, changed: &[Change], conflicts: usize) -> Counts {
+    let mut changes = BTreeMap::new();
+    for what in changed.iter().flat_map(|change| &change.changes) {
+        *changes.entry(*what).or_insert(0) += 1;
+    }
+    Counts { matched, only_in_a, only_in_b, changed: changed.len(), conflicts, changes }
+}
+
+fn prefix_text(bundle: &Bundle) -> String {
+    bundle.prefix().display().to_string()
+}
+
+/// Two TF2 checkpoints: match their objects, then compare the tensors of matched ones.
+fn by_objects(a: &CheckpointView, b: &CheckpointView, report: Report) -> Result<DiffJson, Failure> {
+    let comparison = a.diff_checkpoint(b);
+    let sides = (
+        Checkpoint { view: a, entries: Entries::load(a.bundle()) },
+        Checkpoint { view: b, entries: Entries::load(b.bundle()) },
+    );
+    let mut changes = Vec::new();
+    for pair in &comparison.matched {
+        let node_b = pair.object as u32;
+        compare_nodes(&sides.0, pair.node_id, &sides.1, node_b, None, report.values, &mut changes)?;
+        compare_slots(&sides.0, pair.node_id, &sides.1, node_b, report.values, &mut changes)?;
+    }
+    let path_of =
+        |view: &CheckpointView, node: u32| view.path(node).ok().flatten().unwrap_or_else(|| format!("node {node}"));
+    for change in &mut changes {
+        change.path = change.node_a.map(|node| path_of(a, node));
+    }
+    let lone = |view: &CheckpointView, node: u32| Lone { node: Some(node), path: Some(path_of(view, node)), key: None };
+    let identical = comparison.only_in_checkpoint.is_empty()
+        && comparison.only_in_live.is_empty()
+        && comparison.conflicts.is_empty()
+        && changes.is_empty();
+    Ok(DiffJson {
+        a: prefix_text(a.bundle()),
+        b: prefix_text(b.bundle()),
+        compared_by: "objects",
+        identical,
+        counts: counts(
+            comparison.matched.len(),
+            comparison.only_in_checkpoint.len(),
+            comparison.only_in_live.len(),
+            &changes,
+            comparison.conflicts.len(),
+        ),
+        truncated: false,
+        matched: comparison
+            .matched
+            .iter()
+            .map(|pair| MatchedJson { node_a: pair.node_id, node_b: pair.object })
+            .collect(),
+        only_in_a: comparison.only_in_checkpoint.iter().map(|&node| lone(a, node)).collect(),
+        only_in_b: comparison.only_in_live.iter().map(|&node| lone(b, node as u32)).collect(),
+        changed: changes,
+        conflicts: comparison
+            .conflicts
+            .iter()
+            .map(|conflict| ConflictJson {
+                node_a: conflict.node_id,
+                path: path_of(a, conflict.node_id),
+                node_b: conflict.matched_object,
+                other_node_b: conflict.other_object,
+            })
+            .collect(),
+    })
+}
+
+/// Two TF1 name-based checkpoints: the same key on both sides is the same variable.
+fn by_keys(a: &Bundle, b: &Bundle, report: Report) -> Result<DiffJson, Failure> {
+    let (tensors_a, tensors_b) = (a.tensors()?, b.tensors()?);
+    let entries_b: BTreeMap<&[u8], &TensorEntry> = tensors_b.iter().map(|(key, entry)| (key.as_slice(), entry)).collect();
+    let lone = |key: &[u8]| Lone { node: None, path: None, key: Some(lossy(key)) };
+    let mut changes = Vec::new();
+    let mut matched = 0;
+    let mut only_in_a = Vec::new();
+    for (key, entry_a) in &tensors_a {
+        let Some(&entry_b) = entries_b.get(key.as_slice()) else {
+            only_in_a.push(lone(key));
+            continue;
+        };
+        matched += 1;
+        let text = lossy(key);
+        let (what, value_diff) = compare_tensors((a, &text, entry_a), (b, &text, entry_b), report.values)?;
+        if !what.is_empty() {
+            changes.push(Change {
+                node_a: None,
+                node_b: None,
+                path: None,
+                slot: None,
+                attribute: None,
+                a: Some(Side::new(&text, Some(entry_a.clone()))),
+                b: Some(Side::new(&text, Some(entry_b.clone()))),
+                changes: what,
+                value_diff,
+            });
+        }
+    }
+    let keys_a: std::collections::HashSet<&[u8]> = tensors_a.iter().map(|(key, _)| key.as_slice()).collect();
+    let only_in_b: Vec<Lone> =
+        tensors_b.iter().filter(|(key, _)| !keys_a.contains(key.as_slice())).map(|(key, _)| lone(key)).collect();
+    Ok(DiffJson {
+        a: prefix_text(a),
+        b: prefix_text(b),
+        compared_by: "keys",
+        identical: only_in_a.is_empty() && only_in_b.is_empty() && changes.is_empty(),
+        counts: counts(matched, only_in_a.len(), only_in_b.len(), &changes, 0),
+        truncated: false,
+        matched: Vec::new(),
+        only_in_a,
+        only_in_b,
+        changed: changes,
+        conflicts: Vec::new(),
+    })
+}
+
+fn write_text(out: &mut Out, document: &DiffJson, stat: bool) -> std::io::Result<()> {
+    out.paint(Paint::Red, format!("--- {}", printable(&document.a)))?;
+    writeln!(out)?;
+    out.paint(Paint::Green, format!("+++ {}", printable(&document.b)))?;
+    writeln!(out)?;
+    let lone_text = |lone: &Lone| match (&lone.key, &lone.path, lone.node) {
+        (Some(key), ..) => printable(key).into_owned(),
+        (None, Some(path), Some(node)) => format!("{} #{node}", printable(path)),
+        _ => String::new(),
+    };
+    for lone in &document.only_in_a {
+        out.paint(Paint::Red, format!("- {}", lone_text(lone)))?;
+        writeln!(out)?;
+    }
+    for lone in &document.only_in_b {
+        out.paint(Paint::Green, format!("+ {}", lone_text(lone)))?;
+        writeln!(out)?;
+    }
+    for change in &document.changed {
+        let head = match (&change.path, change.node_a) {
+            (Some(path), Some(node)) => format!("{} #{node}", printable(path)),
+            _ => change.a.as_ref().map(|side| printable(&side.key).into_owned()).unwrap_or_default(),
+        };
+        let slot = change.slot.as_ref().map(|slot| format!(" slot {}", printable(slot))).unwrap_or_default();
+        out.paint(Paint::Yellow, format!("~ {head}{slot}: {}", describe(change)))?;
+        writeln!(out)?;
+    }
+    for conflict in &document.conflicts {
+        let head = format!("! {} #{}", printable(&conflict.path), conflict.node_a);
+        out.paint(Paint::Magenta, format!("{head}: reached as #{} and as #{} in B", conflict.node_b, conflict.other_node_b))?;
+        writeln!(out)?;
+    }
+    let counts = &document.counts;
+    if document.truncated && !stat {
+        out.paint(Paint::Dim, "(lists cut by --limit; the counts below are exact)")?;
+        writeln!(out)?;
+    }
+    if stat && !counts.changes.is_empty() {
+        let kinds: Vec<String> = counts.changes.iter().map(|(what, count)| format!("{what} {count}")).collect();
+        writeln!(out, "changes by kind: {}", kinds.join(", "))?;
+    }
+    let unit = if document.compared_by == "keys" { "keys" } else { "nodes" };
+    let conflicts = match counts.conflicts {
+        0 => String::new(),
+        count => format!(", {}", plural(count as u64, "conflict")),
+    };
+    out.paint(
+        Paint::Bold,
+        format!(
+            "{} {unit} matched, {} only in A, {} only in B, {} changed{conflicts}",
+            counts.matched, counts.only_in_a, counts.only_in_b, counts.changed
+        ),
+    )?;
+    writeln!(out)
+}
+
+/// `dtype float32 -> float64, shape [2] -> [3]`, `values differ (max abs diff 0.5, ...)`.
 fn describe(change: &Change) -> String {
     fn entry(side: &Option<Side>) -> Option<&TensorEntry> {
         side.as_ref().and_then(|side| side.entry.as_ref())
     }
     let (entry_a, entry_b) = (entry(&change.a), entry(&change.b));
     let key = |side: &Option<Side>| side.as_ref().map(|side| printable(&side.key).into_owned()).unwrap_or_default();
-    let parts: Vec<String> = change
-        .what
+    let attribute = change.attribute.as_deref().unwrap_or("tensor");
+    let mut parts: Vec<String> = change
+        .changes
         .iter()
         .map(|&what| match (what, entry_a, entry_b) {
             ("dtype", Some(x), Some(y)) => format!("dtype {} -> {}", dtype_name(x.dtype), dtype_name(y.dtype)),
             ("shape", Some(x), Some(y)) => format!("shape {} -> {}", shape_text(&x.shape), shape_text(&y.shape)),
             ("values", Some(x), _) => format!("values differ ({} {})", dtype_name(x.dtype), shape_text(&x.shape)),
-            ("only_in_a", _, _) => format!("{} only in A", change.attribute),
-            ("only_in_b", _, _) => format!("{} only in B", change.attribute),
+            ("only_in_a", _, _) => format!("{attribute} only in A"),
+            ("only_in_b", _, _) => format!("{attribute} only in B"),
             ("missing_in_a", _, _) => format!("tensor {} is missing from A's bundle", key(&change.a)),
             ("missing_in_b", _, _) => format!("tensor {} is missing from B's bundle", key(&change.b)),
             (other, _, _) => other.to_string(),
         })
         .collect();
+    if let Some(diff) = &change.value_diff {
+        parts.push(format!(
+            "max abs diff {}, max rel diff {}, {} elements differ, NaN {} in A, {} in B",
+            float(diff.max_abs_diff),
+            float(diff.max_rel_diff),
+            diff.differing,
+            diff.nan_a,
+            diff.nan_b
+        ));
+    }
     parts.join(", ")
 }
 
-fn json_change(json: &mut Json<&mut Out>, change: &Change, path: &str) -> io::Result<()> {
-    json.begin_object()?;
-    json.field_uint("node_a", change.node_a.into())?;
-    json.field_uint("node_b", change.node_b.into())?;
-    json.field_str("path", path)?;
-    json.key("slot")?;
-    match &change.slot {
-        Some(slot) => json.string(slot)?,
-        None => json.null()?,
+fn float(value: json::Float) -> String {
+    match value {
+        json::Float::Single(value) => crate::values::float_text(value.into(), true),
+        json::Float::Double(value) => crate::values::float_text(value, false),
     }
-    json.field_str("attribute", &change.attribute)?;
-    for (name, side) in [("a", &change.a), ("b", &change.b)] {
-        json.key(name)?;
-        match side {
-            None => json.null()?,
-            Some(side) => {
-                json.begin_object()?;
-                json.field_str("key", &side.key)?;
-                match &side.entry {
-                    Some(entry) => {
-                        json.field_str("dtype", dtype_name(entry.dtype))?;
-                        json.field_uints("shape", entry.shape.iter().copied())?;
-                    }
-                    None => {
-                        json.key("dtype")?;
-                        json.null()?;
-                        json.key("shape")?;
-                        json.null()?;
-                    }
-                }
-                json.end_object()?;
-            }
-        }
-    }
-    json.key("changes")?;
-    json.begin_array()?;
-    for what in &change.what {
-        json.string(what)?;
-    }
-    json.end_array()?;
-    json.end_object()
+}
+
+/// One of the two checkpoints, with its entries read once.
+struct Checkpoint<'v> {
+    view: &'v CheckpointView,
+    entries: Entries<'v>,
 }
 
 /// Pairs the optimizer slots of two matched variables by slot name (the n-th slot `m` of A
@@ -235,45 +391,41 @@ fn compare_slots(
     node_a: u32,
     b: &Checkpoint<'_>,
     node_b: u32,
+    values: bool,
     changes: &mut Vec<Change>,
 ) -> Result<(), Failure> {
     let slots_a: Vec<_> = a.view.variable_slots(node_a)?.collect();
     let mut slots_b: Vec<Option<_>> = b.view.variable_slots(node_b)?.map(Some).collect();
-    let lone = |slot: &str, a_side: bool| Change {
-        node_a,
-        node_b,
+    let lone = |slot: &str, what: &'static str| Change {
+        node_a: Some(node_a),
+        node_b: Some(node_b),
+        path: None,
         slot: Some(slot.to_string()),
-        attribute: "slot".into(),
+        attribute: Some("slot".into()),
         a: None,
         b: None,
-        what: vec![if a_side { "only_in_a" } else { "only_in_b" }],
+        changes: vec![what],
+        value_diff: None,
     };
     for slot_a in &slots_a {
         let name = slot_a.slot.slot_name;
         let partner =
             slots_b.iter_mut().find(|slot| slot.is_some_and(|slot| slot.slot.slot_name == name)).and_then(Option::take);
-        match partner {
-            Some(slot_b) => {
-                let before = changes.len();
-                compare_nodes(
-                    a,
-                    slot_a.slot.slot_variable_node_id,
-                    b,
-                    slot_b.slot.slot_variable_node_id,
-                    Some(name),
-                    changes,
-                )?;
-                // Report slot changes under the variable, which is what the paths name.
-                for change in &mut changes[before..] {
-                    change.node_a = node_a;
-                    change.node_b = node_b;
-                }
-            }
-            None => changes.push(lone(name, true)),
+        let Some(slot_b) = partner else {
+            changes.push(lone(name, "only_in_a"));
+            continue;
+        };
+        let before = changes.len();
+        let (slot_node_a, slot_node_b) = (slot_a.slot.slot_variable_node_id, slot_b.slot.slot_variable_node_id);
+        compare_nodes(a, slot_node_a, b, slot_node_b, Some(name), values, changes)?;
+        // Report slot changes under the variable, which is what the paths name.
+        for change in &mut changes[before..] {
+            change.node_a = Some(node_a);
+            change.node_b = Some(node_b);
         }
     }
     for slot_b in slots_b.into_iter().flatten() {
-        changes.push(lone(slot_b.slot.slot_name, false));
+        changes.push(lone(slot_b.slot.slot_name, "only_in_b"));
     }
     Ok(())
 }
@@ -285,111 +437,78 @@ fn compare_nodes(
     b: &Checkpoint<'_>,
     node_b: u32,
     slot: Option<&str>,
+    values: bool,
     changes: &mut Vec<Change>,
 ) -> Result<(), Failure> {
     let attributes_a: Vec<Attribute<'_>> = a.view.attributes(node_a)?.collect();
     let attributes_b: Vec<Attribute<'_>> = b.view.attributes(node_b)?.collect();
-    let side = |checkpoint: &Checkpoint<'_>, attribute: &Attribute<'_>| -> Result<Side, Failure> {
-        Ok(Side {
-            key: attribute.checkpoint_key.to_string(),
-            entry: checkpoint.entries.get(attribute.checkpoint_key.as_bytes())?,
-        })
+    let side = |checkpoint: &Checkpoint<'_>, attribute: &Attribute<'_>| -> Result<Side, FormatError> {
+        let entry = checkpoint.entries.get(attribute.checkpoint_key.as_bytes())?;
+        Ok(Side::new(attribute.checkpoint_key, entry))
     };
-    let change = |attribute: &str, a: Option<Side>, b: Option<Side>, what: Vec<&'static str>| Change {
-        node_a,
-        node_b,
+    let change = |attribute: &str, a: Option<Side>, b: Option<Side>, what, value_diff| Change {
+        node_a: Some(node_a),
+        node_b: Some(node_b),
+        path: None,
         slot: slot.map(str::to_string),
-        attribute: attribute.to_string(),
+        attribute: Some(attribute.to_string()),
         a,
         b,
-        what,
+        changes: what,
+        value_diff,
     };
     for attribute_a in &attributes_a {
         let Some(attribute_b) = attributes_b.iter().find(|attribute| attribute.name == attribute_a.name) else {
-            changes.push(change(attribute_a.name, Some(side(a, attribute_a)?), None, vec!["only_in_a"]));
+            changes.push(change(attribute_a.name, Some(side(a, attribute_a)?), None, vec!["only_in_a"], None));
             continue;
         };
         let (side_a, side_b) = (side(a, attribute_a)?, side(b, attribute_b)?);
-        let mut what = Vec::new();
-        match (&side_a.entry, &side_b.entry) {
-            (None, _) | (_, None) => {
-                if side_a.entry.is_none() {
-                    what.push("missing_in_a");
-                }
-                if side_b.entry.is_none() {
-                    what.push("missing_in_b");
-                }
+        let (what, value_diff) = match (&side_a.entry, &side_b.entry) {
+            (Some(entry_a), Some(entry_b)) => compare_tensors(
+                (a.view.bundle(), &side_a.key, entry_a),
+                (b.view.bundle(), &side_b.key, entry_b),
+                values,
+            )?,
+            (entry_a, entry_b) => {
+                let missing = [(entry_a.is_none(), "missing_in_a"), (entry_b.is_none(), "missing_in_b")];
+                (missing.iter().filter(|(missing, _)| *missing).map(|&(_, what)| what).collect(), None)
             }
-            (Some(entry_a), Some(entry_b)) => {
-                if entry_a.dtype != entry_b.dtype {
-                    what.push("dtype");
-                }
-                if entry_a.shape != entry_b.shape {
-                    what.push("shape");
-                }
-                if what.is_empty()
-                    && !same_values(a.view.bundle(), &side_a.key, entry_a, b.view.bundle(), &side_b.key, entry_b)?
-                {
-                    what.push("values");
-                }
-            }
-        }
+        };
         if !what.is_empty() {
-            changes.push(change(attribute_a.name, Some(side_a), Some(side_b), what));
+            changes.push(change(attribute_a.name, Some(side_a), Some(side_b), what, value_diff));
         }
     }
     for attribute_b in &attributes_b {
         if !attributes_a.iter().any(|attribute| attribute.name == attribute_b.name) {
-            changes.push(change(attribute_b.name, None, Some(side(b, attribute_b)?), vec!["only_in_b"]));
+            changes.push(change(attribute_b.name, None, Some(side(b, attribute_b)?), vec!["only_in_b"], None));
         }
     }
     Ok(())
 }
 
-/// Whether two tensors of equal dtype and shape hold equal values. Stored checksums decide
-/// without reading the data (unpartitioned, or partitioned the same way); only tensors
-/// partitioned differently are read and compared.
-fn same_values(
-    a: &Bundle,
-    key_a: &str,
-    entry_a: &TensorEntry,
-    b: &Bundle,
-    key_b: &str,
-    entry_b: &TensorEntry,
-) -> Result<bool, Failure> {
-    let same_stored = |x: &TensorEntry, y: &TensorEntry| x.masked_crc32c == y.masked_crc32c && x.size == y.size;
-    if entry_a.slices.is_empty() && entry_b.slices.is_empty() {
-        return Ok(same_stored(entry_a, entry_b));
+/// What differs between two stored tensors (dtype, shape, values), and with `values` how much.
+fn compare_tensors(
+    a: (&Bundle, &str, &TensorEntry),
+    b: (&Bundle, &str, &TensorEntry),
+    values: bool,
+) -> Result<(Vec<&'static str>, Option<ValueDiff>), Failure> {
+    let (entry_a, entry_b) = (a.2, b.2);
+    let mut what = Vec::new();
+    if entry_a.dtype != entry_b.dtype {
+        what.push("dtype");
     }
-    if entry_a.slices == entry_b.slices {
-        let mut all_found = true;
-        for extents in &entry_a.slices {
-            let slice_a = a.entry(&slice_key(key_a.as_bytes(), extents))?;
-            let slice_b = b.entry(&slice_key(key_b.as_bytes(), extents))?;
-            match (slice_a, slice_b) {
-                (Some(x), Some(y)) if x.slices.is_empty() && y.slices.is_empty() => {
-                    if !same_stored(&x, &y) {
-                        return Ok(false);
-                    }
-                }
-                _ => all_found = false,
-            }
-        }
-        if all_found {
-            return Ok(true);
-        }
+    if entry_a.shape != entry_b.shape {
+        what.push("shape");
     }
-    // Partitioned differently: read both (checksums verified) and compare the bytes.
-    Ok(read_all(a, key_a, entry_a)? == read_all(b, key_b, entry_b)?)
-}
-
-fn read_all(bundle: &Bundle, key: &str, entry: &TensorEntry) -> Result<Vec<Vec<u8>>, Failure> {
-    if entry.dtype == DataType::DtString {
-        return Ok(bundle.read_string_values(key.as_bytes(), entry)?.into_iter().map(<[u8]>::to_vec).collect());
+    if what.is_empty() && !same_values(a.0, a.1, entry_a, b.0, b.1, entry_b)? {
+        what.push("values");
     }
-    let size = bundle.value_size(key.as_bytes(), entry)?;
-    let mut bytes =
-        vec![0u8; usize::try_from(size).map_err(|_| Failure::Error(format!("tensor {key:?} is too large")))?];
-    bundle.read_value(key.as_bytes(), entry, &mut bytes, Verify::Checksums)?;
-    Ok(vec![bytes])
+    // A dtype change of one shape is what a conversion does: measure it too.
+    let measure = values && !what.is_empty() && !what.contains(&"shape");
+    let diff = if measure {
+        value_diff((a.0, a.1.as_bytes(), entry_a), (b.0, b.1.as_bytes(), entry_b))?
+    } else {
+        None
+    };
+    Ok((what, diff))
 }

@@ -1,88 +1,112 @@
 //! `ckview keys`: every tensor of the bundle, as `tf.train.list_variables` lists them, with
 //! dtype, shape, size and shard. Needs no object graph, so TF1 checkpoints work too.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Write;
 
 use ckview::format::dtype_name;
+use ckview::ObjectGraph;
+use serde::Serialize;
 
-use crate::args::Options;
-use crate::json::Json;
-use crate::output::{human_bytes, plural, printable_bytes, shape_text, tensor_bytes, Out, Paint};
+use crate::json::{self, lossy};
+use crate::output::{human_bytes, plural, printable, printable_bytes, shape_text, tensor_bytes, Out, Paint};
 use crate::resolve::open_bundle;
 use crate::Outcome;
 
-pub fn run(ckpt: &OsStr, pattern: Option<&OsStr>, options: Options, out: &mut Out) -> Outcome {
+/// One tensor, as `keys --json` lists it.
+#[derive(Serialize)]
+struct KeyRow<'g> {
+    key: String,
+    dtype: &'static str,
+    shape: &'g [u64],
+    size_bytes: u64,
+    shard: Option<u32>,
+    slices: usize,
+    /// The `full_name` the object graph records for the key; `None` without a graph.
+    full_name: Option<&'g str>,
+}
+
+pub fn run(ckpt: &OsStr, pattern: Option<&str>, as_json: bool, out: &mut Out) -> Outcome {
     let bundle = open_bundle(ckpt)?;
-    let pattern = pattern.map(|pattern| pattern.to_string_lossy().into_owned());
+    // TF1 checkpoints and refused graphs have no full names; their keys still list.
+    let graph = ObjectGraph::load(&bundle).ok();
+    let full_names = graph.as_ref().map(full_names_by_key).unwrap_or_default();
     let mut tensors = bundle.tensors()?;
-    if let Some(pattern) = &pattern {
-        tensors.retain(|(key, _)| matches(pattern, &String::from_utf8_lossy(key)));
+    if let Some(pattern) = pattern {
+        tensors.retain(|(key, _)| {
+            matches(pattern, &String::from_utf8_lossy(key))
+                || full_names.get(key.as_slice()).is_some_and(|name| matches(pattern, name))
+        });
     }
-    let sizes: Vec<u64> = tensors.iter().map(|(key, entry)| tensor_bytes(&bundle, key, entry)).collect();
-    if options.json {
-        let mut json = Json::new(&mut *out);
-        json.begin_array()?;
-        for ((key, entry), &size) in tensors.iter().zip(&sizes) {
-            json.begin_object()?;
-            json.key("key")?;
-            json.bytes_lossy(key)?;
-            json.field_str("dtype", dtype_name(entry.dtype))?;
-            json.field_uints("shape", entry.shape.iter().copied())?;
-            json.field_uint("size_bytes", size)?;
-            json.key("shard")?;
-            if entry.slices.is_empty() {
-                json.uint(entry.shard_id.into())?;
-            } else {
-                json.null()?;
-            }
-            json.field_uint("slices", entry.slices.len() as u64)?;
-            json.end_object()?;
-        }
-        json.end_array()?;
-        json.finish()?;
+    let rows: Vec<KeyRow<'_>> = tensors
+        .iter()
+        .map(|(key, entry)| KeyRow {
+            key: lossy(key),
+            dtype: dtype_name(entry.dtype),
+            shape: &entry.shape,
+            size_bytes: tensor_bytes(&bundle, key, entry),
+            shard: entry.slices.is_empty().then_some(entry.shard_id),
+            slices: entry.slices.len(),
+            full_name: full_names.get(key.as_slice()).copied(),
+        })
+        .collect();
+    if as_json {
+        json::print(out, &rows)?;
         return Ok(0);
     }
-    let rows: Vec<[String; 5]> = tensors
+    let with_names = rows.iter().any(|row| row.full_name.is_some());
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .zip(&sizes)
-        .map(|((key, entry), &size)| {
-            let shard = match entry.slices.len() {
-                0 => entry.shard_id.to_string(),
+        .zip(&tensors)
+        .map(|(row, (key, _))| {
+            let shard = match row.slices {
+                0 => row.shard.unwrap_or_default().to_string(),
                 1 => "1 slice".to_string(),
                 count => format!("{count} slices"),
             };
-            [
-                printable_bytes(key),
-                dtype_name(entry.dtype).to_string(),
-                shape_text(&entry.shape),
-                human_bytes(size),
-                shard,
-            ]
+            let mut cells =
+                vec![printable_bytes(key), row.dtype.to_string(), shape_text(row.shape), human_bytes(row.size_bytes), shard];
+            if with_names {
+                cells.push(printable(row.full_name.unwrap_or("")).into_owned());
+            }
+            cells
         })
         .collect();
-    let header = ["KEY", "DTYPE", "SHAPE", "SIZE", "SHARD"].map(String::from);
-    let mut widths = [0usize; 5];
-    for row in rows.iter().chain([&header]) {
+    let mut header: Vec<String> = ["KEY", "DTYPE", "SHAPE", "SIZE", "SHARD"].map(String::from).to_vec();
+    if with_names {
+        header.push("FULL NAME".into());
+    }
+    let mut widths = vec![0usize; header.len()];
+    for row in cells.iter().chain([&header]) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     write_row(out, &header, &widths, true)?;
-    for row in &rows {
+    for row in &cells {
         write_row(out, row, &widths, false)?;
     }
-    let total: u64 = sizes.iter().sum();
+    let total: u64 = rows.iter().map(|row| row.size_bytes).sum();
     out.paint(Paint::Dim, format!("{}, {}", plural(rows.len() as u64, "tensor"), human_bytes(total)))?;
     writeln!(out)?;
     Ok(0)
 }
 
-fn write_row(out: &mut Out, row: &[String; 5], widths: &[usize; 5], header: bool) -> std::io::Result<()> {
-    let paints =
-        if header { [Paint::Dim; 5] } else { [Paint::Bold, Paint::Cyan, Paint::Cyan, Paint::Green, Paint::Dim] };
+/// The `full_name` of every serialized tensor, by its bundle key.
+fn full_names_by_key(graph: &ObjectGraph) -> HashMap<&[u8], &str> {
+    (0..graph.num_nodes() as u32)
+        .filter_map(|node_id| graph.attributes(node_id).ok())
+        .flatten()
+        .filter(|attribute| !attribute.full_name.is_empty())
+        .map(|attribute| (attribute.checkpoint_key.as_bytes(), attribute.full_name))
+        .collect()
+}
+
+fn write_row(out: &mut Out, row: &[String], widths: &[usize], header: bool) -> std::io::Result<()> {
+    const PAINTS: [Paint; 6] = [Paint::Bold, Paint::Cyan, Paint::Cyan, Paint::Green, Paint::Dim, Paint::Blue];
     for (column, cell) in row.iter().enumerate() {
-        out.paint(paints[column], cell)?;
+        out.paint(if header { Paint::Dim } else { PAINTS[column] }, cell)?;
         if column + 1 < row.len() {
             let pad = widths[column] - cell.chars().count() + 2;
             write!(out, "{:pad$}", "")?;

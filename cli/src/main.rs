@@ -1,28 +1,33 @@
 //! `ckview`: look inside TensorFlow 2 checkpoints from the command line, without TensorFlow.
 //!
-//!     ckview tree tests/fixtures/doc_children
+//!     ckview tree CKPT
 //!
-//! Commands: tree, keys, children, descendants, show, diff, verify (`ckview --help`). Every
-//! command takes `--json` for one JSON document on stdout; docs/cli.md documents them all.
-//! Exit status: 0 success, 1 "differs" (diff) or "damaged" (verify), 2 error.
+//! Commands: tree, keys, children, descendants, show, diff, verify, completions, man
+//! (`ckview --help`). Every command takes `--json` for one JSON document on stdout; docs/cli.md
+//! documents them all. Exit status: 0 success, 1 "differs" (diff) or "damaged" (verify), 2 error.
 
-mod args;
+mod cli;
 mod diff;
+mod diff_values;
 mod entries;
 mod graph;
 mod json;
 mod keys;
+mod nearest;
 mod output;
 mod resolve;
+mod same_values;
 mod show;
 mod tree;
 mod values;
 mod verify;
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use args::{Command, Invocation, Options};
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
 use output::Out;
 
 /// Why a command stopped early.
@@ -56,18 +61,13 @@ impl From<ckview::format::FormatError> for Failure {
 pub type Outcome = Result<u8, Failure>;
 
 fn main() -> ExitCode {
-    let invocation = match args::parse(std::env::args_os().skip(1).collect()) {
-        Ok(invocation) => invocation,
-        Err(message) => return error_exit(&message),
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => return parse_failure(error, &args),
     };
-    let (command, options) = match invocation {
-        Invocation::Version => return print_plain(&format!("ckview {}\n", env!("CARGO_PKG_VERSION"))),
-        Invocation::Help(None) => return print_plain(&args::overview()),
-        Invocation::Help(Some(spec)) => return print_plain(&args::command_help(spec)),
-        Invocation::Run(command, options) => (command, options),
-    };
-    let mut out = Out::new(options.color);
-    let result = run(command, options, &mut out).and_then(|code| {
+    let mut out = Out::new(cli.options.color);
+    let result = run(cli, &mut out).and_then(|code| {
         out.flush()?;
         Ok(code)
     });
@@ -86,15 +86,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, options: Options, out: &mut Out) -> Outcome {
-    match command {
-        Command::Tree { ckpt } => tree::run(&ckpt, options, out),
-        Command::Keys { ckpt, pattern } => keys::run(&ckpt, pattern.as_deref(), options, out),
-        Command::Children { ckpt, node } => graph::children(&ckpt, node.as_deref(), options, out),
-        Command::Descendants { ckpt } => graph::descendants(&ckpt, options, out),
-        Command::Show { ckpt, target } => show::run(&ckpt, &target, options, out),
-        Command::Diff { a, b } => diff::run(&a, &b, options, out),
-        Command::Verify { ckpt } => verify::run(&ckpt, options, out),
+fn run(cli: Cli, out: &mut Out) -> Outcome {
+    let json = cli.options.json;
+    match cli.command {
+        Command::Tree { ckpt } => tree::run(&ckpt, json, out),
+        Command::Keys { ckpt, pattern } => keys::run(&ckpt, pattern.as_deref(), json, out),
+        Command::Children { ckpt, node } => graph::children(&ckpt, node.as_deref(), json, out),
+        Command::Descendants { ckpt } => graph::descendants(&ckpt, json, out),
+        Command::Show { ckpt, target, limit } => show::run(&ckpt, &target, limit, json, out),
+        Command::Diff { a, b, stat, limit, values } => {
+            diff::run(&a, &b, diff::Report { stat, limit, values, json }, out)
+        }
+        Command::Verify { ckpt } => verify::run(&ckpt, json, out),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ckview", out);
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(out)?;
+            Ok(0)
+        }
+    }
+}
+
+/// Help and version go to stdout with status 0; every other parse error is one line, status 2.
+fn parse_failure(error: clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    // `ckview -h tree` and `ckview tree x --bogus --help` both mean tree's help.
+    if let Some(Err(help)) = cli::help_request(args).map(Cli::try_parse_from) {
+        if help.kind() == ErrorKind::DisplayHelp {
+            return print_plain(&help.render().to_string());
+        }
+    }
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => print_plain(&error.render().to_string()),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            error_exit("no command given; run `ckview --help` for the list")
+        }
+        _ => error_exit(&cli::one_line(&error)),
     }
 }
 
@@ -114,4 +143,14 @@ fn error_exit(message: &str) -> ExitCode {
     let one_line: String = message.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
     let _ = writeln!(io::stderr().lock(), "ckview: error: {one_line}");
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use std::fmt::Display;
 use std::io::{self, BufWriter, StdoutLock, Write};
 
+use anstream::AutoStream;
+use anstyle::{AnsiColor, Effects, Style};
 use ckview::format::{element_size, Bundle, TensorEntry};
 
-use crate::args::ColorChoice;
+use crate::cli::ColorWhen;
 
-/// Terminal colours (SGR codes) used by the text output.
+/// The styles of the text output.
 #[derive(Clone, Copy)]
 pub enum Paint {
     Bold,
@@ -23,43 +25,49 @@ pub enum Paint {
 }
 
 impl Paint {
-    fn code(self) -> &'static str {
+    fn style(self) -> Style {
+        let color = |color: AnsiColor| Style::new().fg_color(Some(color.into()));
         match self {
-            Paint::Bold => "1",
-            Paint::Dim => "2",
-            Paint::Red => "31",
-            Paint::Green => "32",
-            Paint::Yellow => "33",
-            Paint::Blue => "34",
-            Paint::Magenta => "35",
-            Paint::Cyan => "36",
+            Paint::Bold => Style::new().effects(Effects::BOLD),
+            Paint::Dim => Style::new().effects(Effects::DIMMED),
+            Paint::Red => color(AnsiColor::Red),
+            Paint::Green => color(AnsiColor::Green),
+            Paint::Yellow => color(AnsiColor::Yellow),
+            Paint::Blue => color(AnsiColor::Blue),
+            Paint::Magenta => color(AnsiColor::Magenta),
+            Paint::Cyan => color(AnsiColor::Cyan),
         }
     }
 }
 
 /// Buffered standard output, with colours on or off.
 pub struct Out {
-    writer: BufWriter<StdoutLock<'static>>,
+    writer: BufWriter<AutoStream<StdoutLock<'static>>>,
     color: bool,
 }
 
 impl Out {
-    /// Locks standard output. Colours are used only when asked for (`auto`: stdout is a
-    /// terminal) and never when `NO_COLOR` is set to a non-empty value.
-    pub fn new(choice: ColorChoice) -> Out {
+    /// Locks standard output. anstream decides `auto` (a terminal, and no `NO_COLOR`); a
+    /// non-empty `NO_COLOR` also overrides `--color always`, as docs/cli.md promises.
+    pub fn new(when: ColorWhen) -> Out {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-        let wanted = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => is_terminal(1),
+        let choice = match when {
+            _ if no_color => anstream::ColorChoice::Never,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
         };
-        Out { writer: BufWriter::with_capacity(64 * 1024, io::stdout().lock()), color: wanted && !no_color }
+        let stream = AutoStream::new(io::stdout().lock(), choice);
+        // Painting nothing is cheaper than painting and having anstream strip it again.
+        let color = stream.current_choice() != anstream::ColorChoice::Never;
+        Out { writer: BufWriter::with_capacity(64 * 1024, stream), color }
     }
 
     /// Writes `text` in `paint` when colours are on, plainly otherwise.
     pub fn paint(&mut self, paint: Paint, text: impl Display) -> io::Result<()> {
         if self.color {
-            write!(self.writer, "\x1b[{}m{text}\x1b[0m", paint.code())
+            let style = paint.style();
+            write!(self.writer, "{style}{text}{style:#}")
         } else {
             write!(self.writer, "{text}")
         }
@@ -78,12 +86,6 @@ impl Write for Out {
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
-}
-
-/// Whether file descriptor `fd` (1 standard output, 2 standard error) is a terminal.
-pub fn is_terminal(fd: i32) -> bool {
-    use std::io::IsTerminal;
-    if fd == 1 { io::stdout().is_terminal() } else { io::stderr().is_terminal() }
 }
 
 /// `4 B`, `1.2 KiB`, `3.0 GiB`.

@@ -1,12 +1,14 @@
-//! Opening what the user names: a checkpoint (as a view or as a bare bundle), a node (by id or
-//! by dotted path), and mapping query errors to messages that name the file.
+//! Opening what the user names: a checkpoint (as a view or as a bare bundle), a node (by id,
+//! dotted path or full_name), and turning lookup failures into messages that help.
 
-use std::collections::HashSet;
 use std::ffi::OsStr;
+use std::path::Path;
 
-use ckview::format::Bundle;
+use ckview::format::locate::listed_checkpoints;
+use ckview::format::{Bundle, FormatError};
 use ckview::{CheckpointView, GraphError, ObjectGraph};
 
+use crate::nearest::did_you_mean;
 use crate::Failure;
 
 /// Opens `ckpt` as a view: a TF2 checkpoint with an object graph.
@@ -14,13 +16,37 @@ pub fn open_view(ckpt: &OsStr) -> Result<CheckpointView, Failure> {
     CheckpointView::open(ckpt).map_err(|error| match error {
         // The library's message ends "read its tensors by name instead": say how.
         GraphError::NameBasedCheckpoint { .. } => Failure::Error(format!("{error} (`ckview keys` lists them)")),
+        GraphError::Format(error) => missing_checkpoint(ckpt, error),
         other => other.into(),
     })
 }
 
 /// Opens `ckpt` as a bundle of tensors only (TF1 name-based checkpoints too).
 pub fn open_bundle(ckpt: &OsStr) -> Result<Bundle, Failure> {
-    Ok(Bundle::open(std::path::Path::new(ckpt))?)
+    Bundle::open(Path::new(ckpt)).map_err(|error| missing_checkpoint(ckpt, error))
+}
+
+/// A prefix that is not there may have been removed by `CheckpointManager(max_to_keep=...)`:
+/// then the `checkpoint` state file of its directory names the ones that remain.
+fn missing_checkpoint(ckpt: &OsStr, error: FormatError) -> Failure {
+    let FormatError::NotFound { .. } = error else {
+        return error.into();
+    };
+    let path = Path::new(ckpt);
+    let dir = match path.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+        Some(parent) => parent,
+        None => return error.into(),
+    };
+    let kept: Vec<String> = listed_checkpoints(dir).iter().map(|kept| kept.display().to_string()).collect();
+    if kept.is_empty() {
+        return error.into();
+    }
+    Failure::Error(format!(
+        "{error}; the checkpoint file in {} names only {} (older checkpoints are deleted by max_to_keep)",
+        dir.display(),
+        kept.join(", ")
+    ))
 }
 
 /// A query error (a node id out of range), with the checkpoint it concerns.
@@ -31,69 +57,49 @@ pub fn query_error(view: &CheckpointView, error: GraphError) -> Failure {
     }
 }
 
-/// The node `spec` names: a node id (`4`) or a dotted path (`root.leaf`).
-pub fn node(view: &CheckpointView, spec: &OsStr) -> Result<u32, Failure> {
-    let text = spec.to_string_lossy();
-    if let Ok(node_id) = text.parse::<u32>() {
-        if node_id as usize >= view.num_nodes() {
-            let error = GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: view.num_nodes() };
-            return Err(query_error(view, error));
+/// The nodes `spec` names: a node id (`14`, or `#14` as `tree` prints it), any dotted path
+/// `tree` prints (`root.leaf`, a shared object's second path), else a tensor's full_name
+/// (`conv1_conv/kernel`). Empty when it names nothing.
+pub fn nodes_named(graph: &ObjectGraph, spec: &str) -> Result<Vec<u32>, GraphError> {
+    if let Ok(node_id) = spec.strip_prefix('#').unwrap_or(spec).parse::<u32>() {
+        if node_id as usize >= graph.num_nodes() {
+            return Err(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: graph.num_nodes() });
         }
-        return Ok(node_id);
+        return Ok(vec![node_id]);
     }
-    let prefix = view.bundle().prefix().display();
-    if text != "root" && !text.starts_with("root.") {
-        return Err(Failure::Error(format!(
-            "{prefix}: {text:?} is neither a node id nor a dotted path starting with `root`"
-        )));
+    if spec == "root" || spec.starts_with("root.") {
+        let found = graph.nodes_at_path(spec);
+        if !found.is_empty() {
+            return Ok(found);
+        }
     }
-    match nodes_at_path(view, &text).as_slice() {
-        [] => Err(Failure::Error(format!("{prefix}: no node has the path {text:?}"))),
-        [node_id] => Ok(*node_id),
-        several => Err(Failure::Error(format!(
-            "{prefix}: the path {text:?} names {} nodes ({}); give a node id instead",
-            several.len(),
-            several.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-        ))),
-    }
+    Ok(graph.nodes_with_full_name(spec))
 }
 
-/// Every node whose TensorFlow path (`graph.path`) is `path`, in id order.
-///
-/// Names may contain dots, so the path is not split: it is walked from the root, following
-/// each child whose `.name` continues the text, and each node reached at the end is kept when
-/// its own path is the text. Every step consumes at least one byte (the dot), so the walk ends;
-/// no per-node path is built, which would cost the depth of every node.
-pub fn nodes_at_path(graph: &ObjectGraph, path: &str) -> Vec<u32> {
-    let Some(rest) = path.strip_prefix("root") else {
-        return Vec::new();
-    };
-    let start = path.len() - rest.len();
-    let mut found = Vec::new();
-    let mut seen: HashSet<(u32, usize)> = HashSet::from([(0, start)]);
-    let mut stack = vec![(0u32, start)];
-    while let Some((node_id, at)) = stack.pop() {
-        if at == path.len() {
-            found.push(node_id);
-            continue;
-        }
-        let Some(after_dot) = path[at..].strip_prefix('.') else {
-            continue;
-        };
-        let Ok(children) = graph.children(node_id) else {
-            continue;
-        };
-        for (name, child) in children {
-            if after_dot.starts_with(name) {
-                let next = at + 1 + name.len();
-                if seen.insert((child, next)) {
-                    stack.push((child, next));
-                }
-            }
-        }
+/// Why `spec` names no node, with the nearest paths and full names.
+pub fn no_such_node(graph: &ObjectGraph, prefix: &Path, spec: &str) -> Failure {
+    let paths: Vec<String> =
+        graph.descendants().iter().filter_map(|&node_id| graph.path(node_id).ok().flatten()).collect();
+    let full_names = graph.full_names();
+    let candidates = paths.iter().map(String::as_str).chain(full_names.iter().copied());
+    Failure::Error(format!(
+        "{}: no node has the id, path or full_name {spec:?}{}",
+        prefix.display(),
+        did_you_mean(spec, candidates)
+    ))
+}
+
+/// The one node `spec` names (see [`nodes_named`]).
+pub fn node(view: &CheckpointView, spec: &str) -> Result<u32, Failure> {
+    let prefix = view.bundle().prefix();
+    match nodes_named(view, spec).map_err(|error| query_error(view, error))?.as_slice() {
+        [] => Err(no_such_node(view, prefix, spec)),
+        [node_id] => Ok(*node_id),
+        several => Err(Failure::Error(format!(
+            "{}: {spec:?} names {} nodes ({}); give a node id instead",
+            prefix.display(),
+            several.len(),
+            several.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ")
+        ))),
     }
-    found.sort_unstable();
-    found.dedup();
-    found.retain(|&node_id| graph.path(node_id).ok().flatten().as_deref() == Some(path));
-    found
 }

@@ -3,26 +3,28 @@
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 
+use ckview::format::slice_key::{slice_key, slice_spec};
 use ckview::format::{dtype_name, Bundle, DataType, FormatError, TensorEntry, Verify};
 use ckview::graph::Attribute;
 use ckview::{GraphError, ObjectGraph};
+use serde::Serialize;
 
-use crate::args::Options;
-use crate::json::Json;
+use crate::json::{self, lossy, Float};
+use crate::nearest::did_you_mean;
 use crate::output::{human_bytes, printable, printable_bytes, shape_text, tensor_bytes, Out, Paint};
-use crate::resolve::{nodes_at_path, open_bundle};
+use crate::resolve::{nodes_named, open_bundle};
 use crate::values::{float_text, kind, quoted_bytes, stats, Element, Kind, Stats};
 use crate::{Failure, Outcome};
 
 /// Characters of one string element shown in text output.
 const STRING_CHARS: usize = 200;
 
-/// The tensor to show: its key, and the node it belongs to when named by path.
+/// The tensor to show: its key, and the node it belongs to (with TensorFlow's path, `None`
+/// for a slot variable) when named by node.
 struct Target {
     key: Vec<u8>,
-    node: Option<(u32, String)>,
+    node: Option<(u32, Option<String>)>,
 }
 
 /// The values read, as far as shown.
@@ -36,13 +38,13 @@ enum Values {
     Opaque,
 }
 
-pub fn run(ckpt: &OsStr, target: &OsStr, options: Options, out: &mut Out) -> Outcome {
+pub fn run(ckpt: &OsStr, target: &str, limit: usize, as_json: bool, out: &mut Out) -> Outcome {
     let bundle = open_bundle(ckpt)?;
     let target = resolve(&bundle, target)?;
     let key = target.key.as_slice();
     let entry = bundle.entry(key)?.ok_or_else(|| FormatError::KeyNotFound {
         path: bundle.table().path().to_path_buf(),
-        key: String::from_utf8_lossy(key).into_owned(),
+        key: lossy(key),
     })?;
     let values = read(&bundle, key, &entry)?;
     let count = match &values {
@@ -50,44 +52,100 @@ pub fn run(ckpt: &OsStr, target: &OsStr, options: Options, out: &mut Out) -> Out
         Values::Strings(strings) => strings.len(),
         Values::Opaque => 0,
     };
-    let shown = if options.limit == 0 { count } else { count.min(options.limit) };
+    let shown = if limit == 0 { count } else { count.min(limit) };
     let summary = match &values {
         Values::Numbers { kind, bytes } => Some(stats(*kind, bytes)),
         _ => None,
     };
-    if options.json {
-        write_json(out, &bundle, &target, &entry, &values, shown, summary.as_ref())?;
+    let slices = slices(&bundle, key, &entry)?;
+    let shown = Shown { bundle: &bundle, target: &target, entry: &entry, values: &values, shown, slices: &slices };
+    if as_json {
+        json::print(out, &shown.document(summary.as_ref()))?;
     } else {
-        write_text(out, &bundle, &target, &entry, &values, shown, summary.as_ref())?;
+        shown.write_text(out, summary.as_ref())?;
     }
     Ok(0)
 }
 
-/// A key of the bundle, else a dotted node path (`root.leaf.a_var`) standing for the node's
-/// `VARIABLE_VALUE` tensor (or its only tensor).
-fn resolve(bundle: &Bundle, target: &OsStr) -> Result<Target, Failure> {
-    let key = target.as_bytes();
-    if bundle.entry(key)?.is_some() {
-        return Ok(Target { key: key.to_vec(), node: None });
+/// Everything printed about one tensor.
+struct Shown<'a> {
+    bundle: &'a Bundle,
+    target: &'a Target,
+    entry: &'a TensorEntry,
+    values: &'a Values,
+    /// How many elements are printed.
+    shown: usize,
+    slices: &'a [Slice],
+}
+
+/// One stored slice of a partitioned tensor.
+#[derive(Serialize)]
+struct Slice {
+    /// TensorFlow's text for it: `0,10:0,3` (start,length per dimension; `-` for all of one).
+    slice: String,
+    #[serde(flatten)]
+    stored: Stored,
+}
+
+/// Where an unpartitioned tensor's bytes are.
+#[derive(Serialize)]
+struct Stored {
+    shard: u32,
+    offset: u64,
+    size: u64,
+    masked_crc32c: u32,
+}
+
+impl Stored {
+    fn of(entry: &TensorEntry) -> Stored {
+        Stored { shard: entry.shard_id, offset: entry.offset, size: entry.size, masked_crc32c: entry.masked_crc32c }
     }
-    let text = target.to_string_lossy();
+}
+
+fn slices(bundle: &Bundle, key: &[u8], entry: &TensorEntry) -> Result<Vec<Slice>, Failure> {
+    let mut slices = Vec::with_capacity(entry.slices.len());
+    for extents in &entry.slices {
+        let slice = slice_spec(extents);
+        let stored = bundle.entry(&slice_key(key, extents))?.ok_or_else(|| {
+            Failure::Error(format!("{}: slice {slice} of {} is missing", bundle.prefix().display(), printable_bytes(key)))
+        })?;
+        slices.push(Slice { slice, stored: Stored::of(&stored) });
+    }
+    Ok(slices)
+}
+
+/// A bundle key; else a node id (`14`, `#14`), a path `tree` prints or a full_name, standing
+/// for the node's `VARIABLE_VALUE` tensor (or its only tensor).
+fn resolve(bundle: &Bundle, text: &str) -> Result<Target, Failure> {
+    if bundle.entry(text.as_bytes())?.is_some() {
+        return Ok(Target { key: text.as_bytes().to_vec(), node: None });
+    }
     let prefix = bundle.prefix().display().to_string();
-    let not_found = || Failure::Error(format!("{prefix}: no tensor with key {text:?}"));
-    if text != "root" && !text.starts_with("root.") {
-        return Err(not_found());
-    }
+    let keys = || -> Result<Vec<String>, Failure> { Ok(bundle.tensors()?.iter().map(|(key, _)| lossy(key)).collect()) };
     let graph = match ObjectGraph::load(bundle) {
         Ok(graph) => graph,
         Err(GraphError::NameBasedCheckpoint { .. }) => {
+            let keys = keys()?;
             return Err(Failure::Error(format!(
-                "{prefix}: no tensor with key {text:?}, and no object graph to look a path up in (a TF1 \
-                 name-based checkpoint; `ckview keys` lists its keys)"
-            )))
+                "{prefix}: no tensor with key {text:?} (a TF1 name-based checkpoint has no object graph to look \
+                 paths or names up in){}",
+                did_you_mean(text, keys.iter().map(String::as_str))
+            )));
         }
         Err(error) => return Err(error.into()),
     };
+    let candidates = nodes_named(&graph, text)?;
+    if candidates.is_empty() {
+        let keys = keys()?;
+        let paths: Vec<String> =
+            graph.descendants().iter().filter_map(|&node_id| graph.path(node_id).ok().flatten()).collect();
+        let names = keys.iter().chain(&paths).map(String::as_str).chain(graph.full_names());
+        return Err(Failure::Error(format!(
+            "{prefix}: no tensor with key {text:?}, and no node with that id, path or full_name{}",
+            did_you_mean(text, names)
+        )));
+    }
     let mut with_tensor = Vec::new();
-    let candidates = nodes_at_path(&graph, &text);
     for &node_id in &candidates {
         let attributes: Vec<Attribute<'_>> = graph.attributes(node_id)?.collect();
         let chosen = match attributes.iter().find(|attribute| attribute.name == "VARIABLE_VALUE") {
@@ -109,14 +167,14 @@ fn resolve(bundle: &Bundle, target: &OsStr) -> Result<Target, Failure> {
         }
     }
     match (candidates.as_slice(), with_tensor.as_slice()) {
-        ([], _) => Err(Failure::Error(format!("{prefix}: no tensor with key {text:?} and no node with that path"))),
-        (_, [(node_id, key)]) => Ok(Target { key: key.clone(), node: Some((*node_id, text.into_owned())) }),
+        (_, [(node_id, key)]) => Ok(Target { key: key.clone(), node: Some((*node_id, graph.path(*node_id)?)) }),
         ([node_id], []) => Err(Failure::Error(format!(
             "{prefix}: node {text} (id {node_id}) has no tensors; `ckview children` lists what it holds"
         ))),
         (_, _) => Err(Failure::Error(format!(
-            "{prefix}: the path {text} names {} nodes; show the tensor by its key instead",
-            candidates.len()
+            "{prefix}: {text:?} names {} nodes ({}); show one by node id or key instead",
+            candidates.len(),
+            candidates.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ")
         ))),
     }
 }
@@ -145,213 +203,181 @@ fn element(kind: Kind, bytes: &[u8], index: usize) -> Element {
     kind.decode(&bytes[index * width..(index + 1) * width])
 }
 
-fn write_text(
-    out: &mut Out,
-    bundle: &Bundle,
-    target: &Target,
-    entry: &TensorEntry,
-    values: &Values,
-    shown: usize,
-    summary: Option<&Stats>,
-) -> std::io::Result<()> {
-    let line = |out: &mut Out, label: &str, text: String| -> std::io::Result<()> {
-        out.paint(Paint::Dim, format!("{label:<8}"))?;
-        writeln!(out, "{text}")
-    };
-    out.paint(Paint::Dim, format!("{:<8}", "key"))?;
-    out.paint(Paint::Bold, printable_bytes(&target.key))?;
-    writeln!(out)?;
-    if let Some((node_id, path)) = &target.node {
-        line(out, "node", format!("{} (id {node_id})", printable(path)))?;
-    }
-    line(out, "dtype", dtype_name(entry.dtype).to_string())?;
-    let elements = entry.num_elements();
-    let noun = if elements == 1 { "element" } else { "elements" };
-    line(out, "shape", format!("{} ({elements} {noun})", shape_text(&entry.shape)))?;
-    line(out, "size", human_bytes(tensor_bytes(bundle, &target.key, entry)))?;
-    let stored = if entry.slices.is_empty() {
-        format!(
-            "shard {} ({}), offset {}, {} bytes, masked crc32c {:#010x}",
-            entry.shard_id,
-            bundle.shard_path(entry.shard_id).file_name().unwrap_or_default().to_string_lossy(),
-            entry.offset,
-            entry.size,
-            entry.masked_crc32c
-        )
-    } else {
-        format!("partitioned into {} slices", entry.slices.len())
-    };
-    line(out, "stored", stored)?;
-    let texts: Vec<String> = match values {
-        Values::Numbers { kind, bytes } => (0..shown).map(|index| element(*kind, bytes, index).text()).collect(),
-        Values::Strings(strings) => strings[..shown].iter().map(|string| quoted_bytes(string, STRING_CHARS)).collect(),
-        Values::Opaque => {
-            return line(
-                out,
-                "values",
-                format!("not decoded ({} values have no fixed layout)", dtype_name(entry.dtype)),
-            );
+impl Shown<'_> {
+    fn write_text(&self, out: &mut Out, summary: Option<&Stats>) -> std::io::Result<()> {
+        let (entry, target, shown) = (self.entry, self.target, self.shown);
+        let line = |out: &mut Out, label: &str, text: String| -> std::io::Result<()> {
+            out.paint(Paint::Dim, format!("{label:<8}"))?;
+            writeln!(out, "{text}")
+        };
+        out.paint(Paint::Dim, format!("{:<8}", "key"))?;
+        out.paint(Paint::Bold, printable_bytes(&target.key))?;
+        writeln!(out)?;
+        if let Some((node_id, path)) = &target.node {
+            let path = path.as_deref().map_or_else(|| "a slot variable".into(), printable);
+            line(out, "node", format!("#{node_id} {path}"))?;
         }
-    };
-    let count = elements as usize;
-    let more = if shown < count { format!(", ...]  (first {shown} of {count})") } else { "]".into() };
-    line(out, "values", format!("[{}{more}", texts.join(", ")))?;
-    match summary {
-        Some(Stats::Numbers { range, nan }) => {
-            if let Some((min, max, mean)) = range {
-                let single = matches!(min, Element::Float(_, true));
-                line(out, "min", min.text())?;
-                line(out, "max", max.text())?;
-                line(out, "mean", float_text(*mean, single))?;
-            }
-            if *nan > 0 {
-                line(out, "nan", format!("{nan} of {count}"))?;
-            }
-        }
-        Some(Stats::Bools { true_count }) => line(out, "true", format!("{true_count} of {count}"))?,
-        Some(Stats::Complex { mean: Some((re, im)) }) => {
-            let single = matches!(values, Values::Numbers { kind: Kind::Complex64, .. });
-            line(out, "mean", Element::Complex(*re, *im, single).text())?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn json_element(json: &mut Json<&mut Out>, element: Element) -> std::io::Result<()> {
-    let float = |json: &mut Json<&mut Out>, value: f64, single: bool| {
-        if single {
-            json.float32(value as f32)
+        line(out, "dtype", dtype_name(entry.dtype).to_string())?;
+        let elements = entry.num_elements();
+        let noun = if elements == 1 { "element" } else { "elements" };
+        line(out, "shape", format!("{} ({elements} {noun})", shape_text(&entry.shape)))?;
+        line(out, "size", human_bytes(tensor_bytes(self.bundle, &target.key, entry)))?;
+        let shard_text = |stored: &Stored| {
+            format!(
+                "shard {} ({}), offset {}, {} bytes, masked crc32c {:#010x}",
+                stored.shard,
+                self.bundle.shard_path(stored.shard).file_name().unwrap_or_default().to_string_lossy(),
+                stored.offset,
+                stored.size,
+                stored.masked_crc32c
+            )
+        };
+        if entry.slices.is_empty() {
+            line(out, "stored", shard_text(&Stored::of(entry)))?;
         } else {
-            json.float(value)
-        }
-    };
-    match element {
-        Element::Float(value, single) => float(json, value, single),
-        Element::Int(value) if value < 0 => json.int(value as i64),
-        Element::Int(value) => json.uint(value as u64),
-        Element::Bool(value) => json.boolean(value),
-        Element::Complex(re, im, single) => {
-            json.begin_array()?;
-            float(json, re, single)?;
-            float(json, im, single)?;
-            json.end_array()
-        }
-    }
-}
-
-fn write_json(
-    out: &mut Out,
-    bundle: &Bundle,
-    target: &Target,
-    entry: &TensorEntry,
-    values: &Values,
-    shown: usize,
-    summary: Option<&Stats>,
-) -> std::io::Result<()> {
-    let mut json = Json::new(out);
-    json.begin_object()?;
-    json.key("key")?;
-    json.bytes_lossy(&target.key)?;
-    json.key("node")?;
-    match &target.node {
-        Some((node_id, path)) => {
-            json.begin_object()?;
-            json.field_uint("id", (*node_id).into())?;
-            json.field_str("path", path)?;
-            json.end_object()?;
-        }
-        None => json.null()?,
-    }
-    json.field_str("dtype", dtype_name(entry.dtype))?;
-    json.field_uints("shape", entry.shape.iter().copied())?;
-    json.field_uint("num_elements", entry.num_elements())?;
-    json.field_uint("size_bytes", tensor_bytes(bundle, &target.key, entry))?;
-    json.key("stored")?;
-    if entry.slices.is_empty() {
-        json.begin_object()?;
-        json.field_uint("shard", entry.shard_id.into())?;
-        json.field_uint("offset", entry.offset)?;
-        json.field_uint("size", entry.size)?;
-        json.field_uint("masked_crc32c", entry.masked_crc32c.into())?;
-        json.end_object()?;
-    } else {
-        json.null()?;
-    }
-    json.field_uint("slices", entry.slices.len() as u64)?;
-    json.key("values")?;
-    match values {
-        Values::Numbers { kind, bytes } => {
-            json.begin_array()?;
-            for index in 0..shown {
-                json_element(&mut json, element(*kind, bytes, index))?;
+            line(out, "stored", format!("partitioned into {} slices", entry.slices.len()))?;
+            for slice in self.slices {
+                let name = printable_bytes(&target.key);
+                line(out, "", format!("{name} slice {}: {}", slice.slice, shard_text(&slice.stored)))?;
             }
-            json.end_array()?;
         }
-        Values::Strings(strings) => {
-            json.begin_array()?;
-            for string in &strings[..shown] {
-                json.bytes_lossy(string)?;
+        let texts: Vec<String> = match self.values {
+            Values::Numbers { kind, bytes } => (0..shown).map(|index| element(*kind, bytes, index).text()).collect(),
+            Values::Strings(strings) => {
+                strings[..shown].iter().map(|string| quoted_bytes(string, STRING_CHARS)).collect()
             }
-            json.end_array()?;
-            json.key("values_hex")?;
-            json.begin_array()?;
-            for string in &strings[..shown] {
-                json.string(&string.iter().map(|byte| format!("{byte:02x}")).collect::<String>())?;
+            Values::Opaque => {
+                let why = format!("not decoded ({} values have no fixed layout)", dtype_name(entry.dtype));
+                return line(out, "values", why);
             }
-            json.end_array()?;
-        }
-        Values::Opaque => json.null()?,
-    }
-    let count = match values {
-        Values::Numbers { kind, bytes } => bytes.len() / kind.width(),
-        Values::Strings(strings) => strings.len(),
-        Values::Opaque => 0,
-    };
-    json.key("truncated")?;
-    json.boolean(shown < count)?;
-    json.key("stats")?;
-    match summary {
-        Some(Stats::Numbers { range, nan }) => {
-            json.begin_object()?;
-            let (min, max, mean) = match range {
-                Some((min, max, mean)) => (Some(*min), Some(*max), Some(*mean)),
-                None => (None, None, None),
-            };
-            for (name, value) in [("min", min), ("max", max)] {
-                json.key(name)?;
-                match value {
-                    Some(value) => json_element(&mut json, value)?,
-                    None => json.null()?,
+        };
+        let count = elements as usize;
+        let more = if shown < count { format!(", ...]  (first {shown} of {count})") } else { "]".into() };
+        line(out, "values", format!("[{}{more}", texts.join(", ")))?;
+        match summary {
+            Some(Stats::Numbers { range, nan }) => {
+                if let Some((min, max, mean)) = range {
+                    let single = matches!(min, Element::Float(_, true));
+                    line(out, "min", min.text())?;
+                    line(out, "max", max.text())?;
+                    line(out, "mean", float_text(*mean, single))?;
+                }
+                if *nan > 0 {
+                    line(out, "nan", format!("{nan} of {count}"))?;
                 }
             }
-            json.key("mean")?;
-            match (mean, min) {
-                (Some(mean), Some(Element::Float(_, true))) => json.float32(mean as f32)?,
-                (Some(mean), _) => json.float(mean)?,
-                (None, _) => json.null()?,
+            Some(Stats::Bools { true_count }) => line(out, "true", format!("{true_count} of {count}"))?,
+            Some(Stats::Complex { mean: Some((re, im)) }) => {
+                let single = matches!(self.values, Values::Numbers { kind: Kind::Complex64, .. });
+                line(out, "mean", Element::Complex(*re, *im, single).text())?;
             }
-            json.field_uint("nan_count", *nan)?;
-            json.end_object()?;
+            _ => {}
         }
-        Some(Stats::Bools { true_count }) => {
-            json.begin_object()?;
-            json.field_uint("true_count", *true_count)?;
-            json.end_object()?;
-        }
-        Some(Stats::Complex { mean }) => {
-            json.begin_object()?;
-            json.key("mean")?;
-            let single = matches!(values, Values::Numbers { kind: Kind::Complex64, .. });
-            match mean {
-                Some((re, im)) => json_element(&mut json, Element::Complex(*re, *im, single))?,
-                None => json.null()?,
-            }
-            json.end_object()?;
-        }
-        None => json.null()?,
+        Ok(())
     }
-    json.end_object()?;
-    json.finish()?;
-    Ok(())
+
+    /// The `show --json` document of docs/cli.md.
+    fn document(&self, summary: Option<&Stats>) -> ShowJson<'_> {
+        let (entry, target) = (self.entry, self.target);
+        let (values, values_hex, count) = match self.values {
+            Values::Numbers { kind, bytes } => {
+                let shown = (0..self.shown).map(|index| Value::from(element(*kind, bytes, index))).collect();
+                (Some(shown), None, bytes.len() / kind.width())
+            }
+            Values::Strings(strings) => {
+                let shown = &strings[..self.shown];
+                let hex = shown.iter().map(|string| string.iter().map(|byte| format!("{byte:02x}")).collect()).collect();
+                (Some(shown.iter().map(|string| Value::Text(lossy(string))).collect()), Some(hex), strings.len())
+            }
+            Values::Opaque => (None, None, 0),
+        };
+        let complex64 = matches!(self.values, Values::Numbers { kind: Kind::Complex64, .. });
+        let stats = summary.map(|summary| match summary {
+            Stats::Numbers { range, nan } => {
+                let single = matches!(range, Some((Element::Float(_, true), ..)));
+                StatsJson::Numbers {
+                    min: range.map(|(min, ..)| Value::from(min)),
+                    max: range.map(|(_, max, _)| Value::from(max)),
+                    mean: range.map(|(.., mean)| Float::new(mean, single)),
+                    nan_count: *nan,
+                }
+            }
+            Stats::Bools { true_count } => StatsJson::Bools { true_count: *true_count },
+            Stats::Complex { mean } => StatsJson::Complex {
+                mean: mean.map(|(re, im)| [Float::new(re, complex64), Float::new(im, complex64)]),
+            },
+        });
+        ShowJson {
+            key: lossy(&target.key),
+            node: target.node.as_ref().map(|(id, path)| NodeJson { id: *id, path: path.as_deref() }),
+            dtype: dtype_name(entry.dtype),
+            shape: &entry.shape,
+            num_elements: entry.num_elements(),
+            size_bytes: tensor_bytes(self.bundle, &target.key, entry),
+            stored: entry.slices.is_empty().then(|| Stored::of(entry)),
+            slices: entry.slices.len(),
+            slice_list: self.slices,
+            values,
+            values_hex,
+            truncated: self.shown < count,
+            stats,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    key: String,
+    node: Option<NodeJson<'a>>,
+    dtype: &'static str,
+    shape: &'a [u64],
+    num_elements: u64,
+    size_bytes: u64,
+    stored: Option<Stored>,
+    slices: usize,
+    slice_list: &'a [Slice],
+    values: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values_hex: Option<Vec<String>>,
+    truncated: bool,
+    stats: Option<StatsJson>,
+}
+
+#[derive(Serialize)]
+struct NodeJson<'a> {
+    id: u32,
+    path: Option<&'a str>,
+}
+
+/// One element: a number in its dtype's precision, `true`/`false`, `[re, im]`, or a string.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Value {
+    Float(Float),
+    Signed(i64),
+    Unsigned(u64),
+    Bool(bool),
+    Complex([Float; 2]),
+    Text(String),
+}
+
+impl From<Element> for Value {
+    fn from(element: Element) -> Value {
+        match element {
+            Element::Float(value, single) => Value::Float(Float::new(value, single)),
+            // Every integer dtype fits one of the two.
+            Element::Int(value) if value < 0 => Value::Signed(value as i64),
+            Element::Int(value) => Value::Unsigned(value as u64),
+            Element::Bool(value) => Value::Bool(value),
+            Element::Complex(re, im, single) => Value::Complex([Float::new(re, single), Float::new(im, single)]),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum StatsJson {
+    Numbers { min: Option<Value>, max: Option<Value>, mean: Option<Float>, nan_count: u64 },
+    Bools { true_count: u64 },
+    Complex { mean: Option<[Float; 2]> },
 }

@@ -7,18 +7,19 @@
 //! `_descendants_with_paths` path; every other edge to it prints as a reference
 //! (`-> root.a.b (shared)`, or `(cycle)` to an ancestor).
 
+use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::io::{self, Write};
 
 use ckview::format::dtype_name;
 use ckview::CheckpointView;
+use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
 
-use crate::args::Options;
 use crate::entries::Entries;
-use crate::json::Json;
 use crate::output::{elide_front, human_bytes, plural, printable, shape_text, tensor_bytes, Out, Paint};
 use crate::resolve::open_view;
-use crate::{Failure, Outcome};
+use crate::{json, Failure, Outcome};
 
 /// Indentation stops growing here; deeper lines say their depth instead.
 const MAX_INDENT: usize = 40;
@@ -41,6 +42,8 @@ enum Tensor {
 struct Attr<'v> {
     name: &'v str,
     key: &'v str,
+    /// The name of the object it was saved from (Keras: the layer's name, `conv1_conv/kernel`).
+    full_name: &'v str,
     tensor: Tensor,
 }
 
@@ -68,9 +71,10 @@ enum Line<'v, 'p> {
 }
 
 /// What the last line sums up.
-#[derive(Default)]
+#[derive(Clone, Copy, Default, Serialize)]
 struct Totals {
     nodes: u64,
+    #[serde(rename = "reachable_nodes")]
     reachable: u64,
     variables: u64,
     slot_variables: u64,
@@ -84,32 +88,17 @@ enum Frame<'v> {
     Exit(u32),
 }
 
-pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
+pub fn run(ckpt: &OsStr, as_json: bool, out: &mut Out) -> Outcome {
     let view = open_view(ckpt)?;
     let prefix = view.bundle().prefix().display().to_string();
-    if options.json {
-        let mut json = Json::new(&mut *out);
-        json.begin_object()?;
-        json.field_str("prefix", &prefix)?;
-        json.key("entries")?;
-        json.begin_array()?;
-        let totals = walk(&view, &mut |line| json_line(&mut json, line))?;
-        json.end_array()?;
-        json.key("totals")?;
-        json.begin_object()?;
-        for (name, value) in [
-            ("nodes", totals.nodes),
-            ("reachable_nodes", totals.reachable),
-            ("variables", totals.variables),
-            ("slot_variables", totals.slot_variables),
-            ("parameters", totals.parameters),
-            ("bytes", totals.bytes),
-        ] {
-            json.field_uint(name, value)?;
+    if as_json {
+        let document = TreeDocument { view: &view, prefix: &prefix, failure: RefCell::new(None) };
+        let printed = json::print(out, &document);
+        // A query that failed during the walk is the real error, not the serializer's.
+        if let Some(failure) = document.failure.take() {
+            return Err(failure);
         }
-        json.end_object()?;
-        json.end_object()?;
-        json.finish()?;
+        printed?;
         return Ok(0);
     }
     out.paint(Paint::Dim, format!("checkpoint {}", printable(&prefix)))?;
@@ -153,6 +142,7 @@ fn node_attributes<'v>(view: &'v CheckpointView, entries: &Entries<'_>, node: u3
         .map(|attribute| Attr {
             name: attribute.name,
             key: attribute.checkpoint_key,
+            full_name: attribute.full_name,
             tensor: tensor(view, entries, attribute.checkpoint_key),
         })
         .collect())
@@ -290,6 +280,7 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
             if let Some(value) = value {
                 write!(out, "  ")?;
                 tensor_text(out, &value.tensor, value.key)?;
+                full_name_text(out, value.full_name, path)?;
             }
             writeln!(out)?;
             for attribute in attributes.iter().filter(|attribute| attribute.name != "VARIABLE_VALUE") {
@@ -304,7 +295,10 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
                 out.paint(Paint::Dim, format!(" #{} (optimizer #{})", slot.node, slot.optimizer))?;
                 write!(out, "  ")?;
                 match &slot.tensor {
-                    Some(attribute) => tensor_text(out, &attribute.tensor, attribute.key)?,
+                    Some(attribute) => {
+                        tensor_text(out, &attribute.tensor, attribute.key)?;
+                        full_name_text(out, attribute.full_name, "")?;
+                    }
                     None => out.paint(Paint::Red, "no VARIABLE_VALUE")?,
                 }
                 writeln!(out)?;
@@ -328,72 +322,193 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
     }
 }
 
-fn json_path(json: &mut Json<&mut Out>, key: &str, path: Option<&str>) -> io::Result<()> {
-    json.key(key)?;
-    match path {
-        Some(path) if path.len() <= JSON_PATH_BYTES => json.string(path),
-        _ => json.null(),
+/// `  (dense_a/kernel)` after a variable, when its full_name says something its path does not.
+fn full_name_text(out: &mut Out, full_name: &str, path: &str) -> io::Result<()> {
+    if !informative(full_name, path) {
+        return Ok(());
+    }
+    out.paint(Paint::Dim, format!("  ({})", printable(full_name)))
+}
+
+/// Whether a full_name adds to the path: not empty, not TensorFlow's default name of an
+/// unnamed variable (`Variable`), not the path's last name or its whole `/`-separated form.
+fn informative(full_name: &str, path: &str) -> bool {
+    let relative = path.strip_prefix("root.").unwrap_or(path);
+    let last = relative.rsplit('.').next().unwrap_or(relative);
+    !(full_name.is_empty() || full_name == "Variable" || full_name == last || full_name == relative.replace('.', "/"))
+}
+
+/// The `tree --json` document, serialized while the tree is walked: entries are never all
+/// held in memory, so a graph a million levels deep prints too.
+struct TreeDocument<'v> {
+    view: &'v CheckpointView,
+    prefix: &'v str,
+    /// Set when the walk failed; the serializer only learns that it stopped.
+    failure: RefCell<Option<Failure>>,
+}
+
+impl Serialize for TreeDocument<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let totals = Cell::new(None);
+        let mut document = serializer.serialize_struct("tree", 3)?;
+        document.serialize_field("prefix", self.prefix)?;
+        document.serialize_field("entries", &EntryList { document: self, totals: &totals })?;
+        document.serialize_field("totals", &totals.get())?;
+        document.end()
     }
 }
 
-fn json_tensor(json: &mut Json<&mut Out>, attribute: &Attr<'_>) -> io::Result<()> {
-    json.begin_object()?;
-    json.field_str("attribute", attribute.name)?;
-    json.field_str("key", attribute.key)?;
-    match &attribute.tensor {
-        Tensor::Found { dtype, shape, elements, bytes } => {
-            json.field_str("dtype", dtype)?;
-            json.field_uints("shape", shape.iter().copied())?;
-            json.field_uint("num_elements", *elements)?;
-            json.field_uint("size_bytes", *bytes)?;
-            json.key("error")?;
-            json.null()?;
+struct EntryList<'d, 'v> {
+    document: &'d TreeDocument<'v>,
+    totals: &'d Cell<Option<Totals>>,
+}
+
+impl Serialize for EntryList<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries = serializer.serialize_seq(None)?;
+        let mut serialize_error = None;
+        let walked = walk(self.document.view, &mut |line| {
+            entries.serialize_element(&Entry::from(line)).map_err(|error| {
+                serialize_error = Some(error);
+                io::Error::other("the JSON document could not be written")
+            })
+        });
+        if let Some(error) = serialize_error {
+            return Err(error);
         }
-        Tensor::Missing => json.field_str("error", "missing from the bundle")?,
-        Tensor::Unreadable(error) => json.field_str("error", error)?,
+        match walked {
+            Ok(totals) => self.totals.set(Some(totals)),
+            Err(failure) => {
+                *self.document.failure.borrow_mut() = Some(failure);
+                return Err(S::Error::custom("the tree walk failed"));
+            }
+        }
+        entries.end()
     }
-    json.end_object()
 }
 
-fn json_line(json: &mut Json<&mut Out>, line: Line<'_, '_>) -> io::Result<()> {
-    json.begin_object()?;
-    match line {
-        Line::Node { depth, node, name, path, attributes, slots } => {
-            json.field_str("kind", "node")?;
-            json.field_uint("depth", depth as u64)?;
-            json.field_uint("node", node.into())?;
-            json.field_str("name", name)?;
-            json_path(json, "path", Some(path))?;
-            json.key("tensors")?;
-            json.begin_array()?;
-            for attribute in &attributes {
-                json_tensor(json, attribute)?;
+/// An ENTRY of docs/cli.md.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Entry<'v, 'p> {
+    Node {
+        depth: usize,
+        node: u32,
+        name: &'v str,
+        path: Option<&'p str>,
+        tensors: Vec<TensorJson<'v>>,
+        slots: Vec<SlotJson<'v>>,
+    },
+    Shared(RefJson<'v, 'p>),
+    Cycle(RefJson<'v, 'p>),
+}
+
+#[derive(Serialize)]
+struct RefJson<'v, 'p> {
+    depth: usize,
+    node: u32,
+    name: &'v str,
+    path: Option<&'p str>,
+    target_path: Option<String>,
+}
+
+/// A TENSOR of docs/cli.md: `dtype`, `shape`, `num_elements`, `size_bytes` only when found.
+#[derive(Serialize)]
+struct TensorJson<'v> {
+    attribute: &'v str,
+    key: &'v str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dtype: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    num_elements: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_bytes: Option<u64>,
+    error: Option<String>,
+    full_name: &'v str,
+}
+
+#[derive(Serialize)]
+struct SlotJson<'v> {
+    slot: &'v str,
+    node: u32,
+    optimizer: u32,
+    tensor: Option<TensorJson<'v>>,
+}
+
+/// JSON gives paths up to [`JSON_PATH_BYTES`], `null` beyond.
+fn json_path(path: &str) -> Option<&str> {
+    (path.len() <= JSON_PATH_BYTES).then_some(path)
+}
+
+impl<'v> From<Attr<'v>> for TensorJson<'v> {
+    fn from(attribute: Attr<'v>) -> Self {
+        let mut json = TensorJson {
+            attribute: attribute.name,
+            key: attribute.key,
+            dtype: None,
+            shape: None,
+            num_elements: None,
+            size_bytes: None,
+            error: None,
+            full_name: attribute.full_name,
+        };
+        match attribute.tensor {
+            Tensor::Found { dtype, shape, elements, bytes } => {
+                (json.dtype, json.shape, json.num_elements, json.size_bytes) =
+                    (Some(dtype), Some(shape), Some(elements), Some(bytes));
             }
-            json.end_array()?;
-            json.key("slots")?;
-            json.begin_array()?;
-            for slot in &slots {
-                json.begin_object()?;
-                json.field_str("slot", slot.name)?;
-                json.field_uint("node", slot.node.into())?;
-                json.field_uint("optimizer", slot.optimizer.into())?;
-                json.key("tensor")?;
-                match &slot.tensor {
-                    Some(attribute) => json_tensor(json, attribute)?,
-                    None => json.null()?,
+            Tensor::Missing => json.error = Some("missing from the bundle".into()),
+            Tensor::Unreadable(error) => json.error = Some(error),
+        }
+        json
+    }
+}
+
+impl<'v, 'p> From<Line<'v, 'p>> for Entry<'v, 'p> {
+    fn from(line: Line<'v, 'p>) -> Self {
+        match line {
+            Line::Node { depth, node, name, path, attributes, slots } => Entry::Node {
+                depth,
+                node,
+                name,
+                path: json_path(path),
+                tensors: attributes.into_iter().map(TensorJson::from).collect(),
+                slots: slots
+                    .into_iter()
+                    .map(|slot| SlotJson {
+                        slot: slot.name,
+                        node: slot.node,
+                        optimizer: slot.optimizer,
+                        tensor: slot.tensor.map(TensorJson::from),
+                    })
+                    .collect(),
+            },
+            Line::Ref { depth, node, name, path, target, cycle } => {
+                let reference =
+                    RefJson { depth, node, name, path: json_path(path), target_path: target.filter(|t| json_path(t).is_some()) };
+                if cycle {
+                    Entry::Cycle(reference)
+                } else {
+                    Entry::Shared(reference)
                 }
-                json.end_object()?;
             }
-            json.end_array()?;
-        }
-        Line::Ref { depth, node, name, path, target, cycle } => {
-            json.field_str("kind", if cycle { "cycle" } else { "shared" })?;
-            json.field_uint("depth", depth as u64)?;
-            json.field_uint("node", node.into())?;
-            json.field_str("name", name)?;
-            json_path(json, "path", Some(path))?;
-            json_path(json, "target_path", target.as_deref())?;
         }
     }
-    json.end_object()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::informative;
+
+    #[test]
+    fn full_names_are_shown_where_they_add_to_the_path() {
+        assert!(informative("conv1_conv/kernel", "root.model._operations.2._kernel"));
+        assert!(informative("dense_a/kernel", "root.model.layer_with_weights-0.kernel"));
+        assert!(!informative("Variable", "root.a_var"));
+        assert!(!informative("float32", "root.float32"));
+        assert!(!informative("leaf/a_var", "root.leaf.a_var"));
+        assert!(!informative("", "root.x"));
+    }
 }

@@ -3,15 +3,16 @@
 //! stderr is a terminal and the work is long.
 
 use std::ffi::OsStr;
-use std::io::{self, Write};
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use ckview::format::slice_key::slice_key;
+use ckview::format::slice_key::{readable_key, slice_key, slice_spec};
 use ckview::format::{crc, element_size, Bundle, DataType, FormatError, TensorEntry, Verify};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
-use crate::args::Options;
-use crate::json::Json;
-use crate::output::{human_bytes, is_terminal, plural, printable_bytes, tensor_bytes, Out, Paint};
+use crate::json::{self, lossy};
+use crate::output::{human_bytes, plural, printable, printable_bytes, tensor_bytes, Out, Paint};
 use crate::resolve::open_bundle;
 use crate::Outcome;
 
@@ -19,9 +20,23 @@ use crate::Outcome;
 const LARGE_BYTES: u64 = 256 << 20;
 /// ...smaller work once it has taken this long.
 const SLOW: Duration = Duration::from_secs(2);
-const REDRAW: Duration = Duration::from_millis(100);
 
-pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
+#[derive(Serialize)]
+struct Report<'a> {
+    prefix: &'a str,
+    tensors: usize,
+    bytes: u64,
+    ok: bool,
+    bad: Vec<BadTensor>,
+}
+
+#[derive(Serialize)]
+struct BadTensor {
+    key: String,
+    error: String,
+}
+
+pub fn run(ckpt: &OsStr, as_json: bool, out: &mut Out) -> Outcome {
     let bundle = open_bundle(ckpt)?;
     // Every key `Bundle::tensors` lists, but an entry that does not decode is one bad tensor
     // here, not the end of the listing.
@@ -37,51 +52,36 @@ pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
         .map(|(key, entry)| entry.as_ref().map_or(0, |entry| tensor_bytes(&bundle, key, entry)))
         .collect();
     let total: u64 = sizes.iter().sum();
-    let mut progress = Progress::new(total, tensors.len());
+    let progress = Progress::new(total);
     let mut buffer = Vec::new();
-    let mut bad: Vec<(&[u8], String)> = Vec::new();
+    let mut bad = Vec::new();
     for ((key, entry), &size) in tensors.iter().zip(&sizes) {
-        progress.tick();
+        progress.starting(key);
         let checked = match entry {
             Ok(entry) => check(&bundle, key, entry, &mut buffer),
             Err(error) => Err(error.to_string()),
         };
         if let Err(error) = checked {
-            if !options.json {
-                progress.clear();
-                out.paint(Paint::Red, "BAD")?;
-                writeln!(out, " {}: {}", printable_bytes(key), printable_bytes(error.as_bytes()))?;
-                if progress.terminal {
-                    out.flush()?; // before the bar is drawn again below it
-                }
+            if !as_json {
+                // Above the bar, which is drawn again below the line.
+                progress.suspend(|| -> std::io::Result<()> {
+                    out.paint(Paint::Red, "BAD")?;
+                    writeln!(out, " {}: {}", printable_bytes(key), printable(&error))?;
+                    out.flush()
+                })?;
             }
-            bad.push((key, error));
+            bad.push(BadTensor { key: lossy(key), error });
         }
         progress.advance(size);
     }
-    progress.clear();
+    progress.finish();
     let prefix = bundle.prefix().display().to_string();
-    if options.json {
-        let mut json = Json::new(&mut *out);
-        json.begin_object()?;
-        json.field_str("prefix", &prefix)?;
-        json.field_uint("tensors", tensors.len() as u64)?;
-        json.field_uint("bytes", total)?;
-        json.key("ok")?;
-        json.boolean(bad.is_empty())?;
-        json.key("bad")?;
-        json.begin_array()?;
-        for (key, error) in &bad {
-            json.begin_object()?;
-            json.key("key")?;
-            json.bytes_lossy(key)?;
-            json.field_str("error", error)?;
-            json.end_object()?;
-        }
-        json.end_array()?;
-        json.end_object()?;
-        json.finish()?;
-    } else if bad.is_empty() {
+    if as_json {
+        let report = Report { prefix: &prefix, tensors: tensors.len(), bytes: total, ok: bad.is_empty(), bad };
+        json::print(out, &report)?;
+        return Ok(if report.ok { 0 } else { 1 });
+    }
+    if bad.is_empty() {
         out.paint(Paint::Green, "OK")?;
         writeln!(
             out,
@@ -89,12 +89,12 @@ pub fn run(ckpt: &OsStr, options: Options, out: &mut Out) -> Outcome {
             plural(tensors.len() as u64, "tensor"),
             human_bytes(total)
         )?;
-    } else {
-        out.paint(Paint::Red, "DAMAGED")?;
-        let verb = if bad.len() == 1 { "is" } else { "are" };
-        writeln!(out, " {} of {} {verb} bad ({prefix})", bad.len(), plural(tensors.len() as u64, "tensor"))?;
+        return Ok(0);
     }
-    Ok(if bad.is_empty() { 0 } else { 1 })
+    out.paint(Paint::Red, "DAMAGED")?;
+    let verb = if bad.len() == 1 { "is" } else { "are" };
+    writeln!(out, " {} of {} {verb} bad ({prefix})", bad.len(), plural(tensors.len() as u64, "tensor"))?;
+    Ok(1)
 }
 
 /// Reads one tensor with every check the library has; the error's message if one fails.
@@ -152,7 +152,7 @@ fn for_each_slice(
         let slice = bundle.entry(&name)?.ok_or_else(|| FormatError::CorruptEntry {
             path: bundle.table().path().to_path_buf(),
             key: String::from_utf8_lossy(key).into_owned(),
-            reason: format!("slice {extents:?} is missing"),
+            reason: format!("slice {} is missing", slice_spec(extents)),
         })?;
         check(&name, &slice)?;
     }
@@ -169,89 +169,63 @@ fn stored_checksum(bundle: &Bundle, key: &[u8], entry: &TensorEntry) -> Result<(
     }
     Err(FormatError::ChecksumMismatch {
         path: bundle.shard_path(entry.shard_id),
-        what: format!("tensor {:?}", String::from_utf8_lossy(key)),
+        what: format!("tensor {:?}", readable_key(key)),
         stored,
         computed,
     })
 }
 
-/// A progress bar on stderr: drawn only on a terminal, and only for long work.
+/// indicatif's bar on stderr: only when stderr is a terminal, and only for long work (large
+/// from the start, or still running after [`SLOW`]), so that quick runs print nothing there.
 struct Progress {
-    terminal: bool,
-    total: u64,
-    done: u64,
-    tensors: usize,
-    index: usize,
+    bar: ProgressBar,
     start: Instant,
-    last_draw: Option<Instant>,
-    shown: bool,
+    /// Whether the bar may be drawn yet.
+    visible: std::cell::Cell<bool>,
+    terminal: bool,
 }
 
 impl Progress {
-    fn new(total: u64, tensors: usize) -> Progress {
-        Progress {
-            terminal: is_terminal(2),
-            total,
-            done: 0,
-            tensors,
-            index: 0,
-            start: Instant::now(),
-            last_draw: None,
-            shown: false,
+    fn new(total: u64) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        let style = ProgressStyle::with_template("verifying [{bar:30}] {percent:>3}%  {binary_bytes} of {binary_total_bytes}  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        let progress =
+            Progress { bar, start: Instant::now(), visible: false.into(), terminal: std::io::stderr().is_terminal() };
+        if total >= LARGE_BYTES {
+            progress.show();
+        }
+        progress
+    }
+
+    fn show(&self) {
+        if self.terminal && !self.visible.replace(true) {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }
     }
 
     /// A tensor is about to be read.
-    fn tick(&mut self) {
-        self.index += 1;
-        self.draw();
+    fn starting(&self, key: &[u8]) {
+        if self.start.elapsed() >= SLOW {
+            self.show();
+        }
+        self.bar.set_message(readable_key(key));
     }
 
     /// A tensor of `bytes` was read.
-    fn advance(&mut self, bytes: u64) {
-        self.done += bytes;
-        self.draw();
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
     }
 
-    fn draw(&mut self) {
-        if !self.terminal || (self.total < LARGE_BYTES && self.start.elapsed() < SLOW) {
-            return;
-        }
-        if self.last_draw.is_some_and(|last| last.elapsed() < REDRAW) {
-            return;
-        }
-        self.last_draw = Some(Instant::now());
-        let fraction = if self.total == 0 { 1.0 } else { self.done as f64 / self.total as f64 };
-        let filled = (fraction * 30.0) as usize;
-        let bar: String = (0..30)
-            .map(|at| {
-                if at < filled {
-                    '='
-                } else if at == filled {
-                    '>'
-                } else {
-                    ' '
-                }
-            })
-            .collect();
-        let line = format!(
-            "\r\x1b[Kverifying [{bar}] {:>3}%  {} of {}  tensor {}/{}",
-            (fraction * 100.0) as u32,
-            human_bytes(self.done),
-            human_bytes(self.total),
-            self.index,
-            self.tensors
-        );
-        let _ = io::stderr().lock().write_all(line.as_bytes());
-        self.shown = true;
+    /// Runs `write` with the bar off the screen.
+    fn suspend<T>(&self, write: impl FnOnce() -> T) -> T {
+        self.bar.suspend(write)
     }
 
     /// Erases the bar, so that what follows starts on a clean line.
-    fn clear(&mut self) {
-        if self.shown {
-            let _ = io::stderr().lock().write_all(b"\r\x1b[K");
-            self.shown = false;
-            self.last_draw = None;
-        }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }

@@ -713,7 +713,13 @@ fn colours_only_when_asked_and_never_with_no_color() {
 
 #[test]
 fn tree_of_the_readme_shows_every_tensorflow_path_and_the_totals() {
-    let output = ckview(&[&"tree", &"tests/fixtures/doc_children"]);
+    // README runs it from the repository's root.
+    let output = Command::new(env!("CARGO_BIN_EXE_ckview"))
+        .args(["tree", "tests/fixtures/doc_children"])
+        .current_dir(fixture_dir("../.."))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     for (_, path) in golden_paths(&golden("doc_children")) {
