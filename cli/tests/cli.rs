@@ -928,3 +928,301 @@ fn a_closed_pipe_ends_quietly() {
         assert!(output.stderr.is_empty(), "{command}: {}", stderr(&output));
     }
 }
+
+/// `args` as the `&dyn AsRef<OsStr>` list the helpers take.
+fn args_of(args: &[String]) -> Vec<&dyn AsRef<std::ffi::OsStr>> {
+    args.iter().map(|arg| arg as &dyn AsRef<std::ffi::OsStr>).collect()
+}
+
+#[test]
+fn global_options_go_anywhere_and_help_comes_from_either_side() {
+    for args in every_command() {
+        let (command, operands) = args.split_first().unwrap();
+        let before: Vec<String> = ["--json".to_string(), command.clone()].into_iter().chain(operands.to_vec()).collect();
+        let after: Vec<String> = args.iter().cloned().chain(["--json".to_string()]).collect();
+        let (first, second) = (ckview(&args_of(&before)), ckview(&args_of(&after)));
+        assert_eq!(first.status.code(), second.status.code(), "{args:?}");
+        assert_eq!(stdout(&first), stdout(&second), "{args:?}");
+        assert!(serde_json::from_slice::<Value>(&first.stdout).is_ok(), "{args:?}: {}", stdout(&first));
+        // `ckview -h tree` is tree's help; its examples name no file of this repository.
+        let help = stdout(&ckview(&[&"-h", command]));
+        assert!(help.contains(&format!("Usage: ckview {command}")), "{help}");
+        assert_eq!(help, stdout(&ckview(&[command, &"-h"])));
+        let long_help = stdout(&ckview(&[&"help", command]));
+        let examples = &long_help[long_help.find("Example:").unwrap()..];
+        assert!(!examples.contains("tests/fixtures") && examples.contains("CKPT"), "{examples}");
+    }
+}
+
+#[test]
+fn mistyped_commands_options_paths_and_keys_get_suggestions() {
+    let keras = prefix("keras_adam");
+    for (args, suggestion) in [
+        (vec!["tre".to_string(), keras.display().to_string()], "'tree'"),
+        (vec!["tree".to_string(), keras.display().to_string(), "--jsno".to_string()], "'--json'"),
+        (
+            vec!["show".to_string(), keras.display().to_string(), "root.model.layer_with_weights-0.kernal".to_string()],
+            "\"root.model.layer_with_weights-0.kernel\"",
+        ),
+        (vec!["children".to_string(), keras.display().to_string(), "dense_a/kernl".to_string()], "\"dense_a/kernel\""),
+        (vec!["show".to_string(), prefix("tf1_name_based").display().to_string(), "scope/bta".to_string()], "\"scope/beta\""),
+    ] {
+        let output = ckview(&args_of(&args));
+        assert_one_line_error(&output, &format!("{args:?}"));
+        assert!(stderr(&output).contains(suggestion), "{args:?}: {}", stderr(&output));
+    }
+    // ckpt-1 was deleted by max_to_keep=2: the state file TensorFlow wrote names what is left.
+    let state = &golden("manager")["checkpoint_state"];
+    let output = ckview(&[&"tree", &fixture_dir("manager").join("ckpt-1")]);
+    assert_one_line_error(&output, "a deleted checkpoint");
+    for kept in state["all_model_checkpoint_paths"].as_array().unwrap() {
+        let kept = fixture_dir("manager").join(kept.as_str().unwrap());
+        assert!(stderr(&output).contains(&kept.display().to_string()), "{}", stderr(&output));
+    }
+}
+
+/// The key of a node's VARIABLE_VALUE in TensorFlow's golden.
+fn golden_value_key(golden: &Value, node: u64) -> String {
+    let attributes = golden["nodes"][node as usize]["attributes"].as_array().unwrap();
+    let value = attributes.iter().find(|attribute| attribute["name"] == "VARIABLE_VALUE").unwrap();
+    value["checkpoint_key"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn show_takes_node_ids_every_path_tree_prints_and_full_names() {
+    for name in ["keras_adam", "cycles_and_shared"] {
+        let golden = golden(name);
+        let ckpt = prefix(name);
+        let tree = json(&[&"tree", &"--json", &ckpt]);
+        let mut shown = 0;
+        for entry in tree["entries"].as_array().unwrap() {
+            let node = entry["node"].as_u64().unwrap();
+            let is_variable =
+                golden["nodes"][node as usize]["attributes"].as_array().unwrap().iter().any(|a| a["name"] == "VARIABLE_VALUE");
+            if !is_variable {
+                continue;
+            }
+            // A shared entry's own path (the second path of its node) and the node's id, with or
+            // without `#`, all show the node's VARIABLE_VALUE.
+            let key = golden_value_key(&golden, node);
+            for target in [entry["path"].as_str().unwrap().to_string(), node.to_string(), format!("#{node}")] {
+                let document = json(&[&"show", &"--json", &ckpt, &target]);
+                assert_eq!(document["key"], key.as_str(), "{name}: {target}");
+                assert_eq!(document["node"]["id"], node, "{name}: {target}");
+                shown += 1;
+            }
+        }
+        assert!(shown >= 6, "{name}: {shown}");
+    }
+    let cycles = json(&[&"show", &"--json", &prefix("cycles_and_shared"), &"root.second"]);
+    assert_eq!(cycles["node"]["path"], "root.first");
+    // Slot variables have no path: their ids and full names reach them.
+    let keras = golden("keras_adam");
+    for (node, attributes) in keras["nodes"].as_array().unwrap().iter().enumerate() {
+        for attribute in attributes["attributes"].as_array().unwrap() {
+            let full_name = attribute["full_name"].as_str().unwrap();
+            let document = json(&[&"show", &"--json", &prefix("keras_adam"), &full_name]);
+            assert_eq!(document["key"], attribute["checkpoint_key"], "{full_name}");
+            assert_eq!(document["node"]["id"], node, "{full_name}");
+        }
+    }
+    // A full_name several nodes share (TensorFlow's default `Variable`) is refused, naming them.
+    let output = ckview(&[&"show", &fixture_dir("doc_children"), &"Variable"]);
+    assert_one_line_error(&output, "an ambiguous full_name");
+    assert!(stderr(&output).contains("#1, #2"), "{}", stderr(&output));
+}
+
+#[test]
+fn tree_and_keys_show_and_match_full_names() {
+    let golden = golden("keras_adam");
+    let ckpt = prefix("keras_adam");
+    let text = stdout(&ckview(&[&"tree", &ckpt]));
+    let tree = json(&[&"tree", &"--json", &ckpt]);
+    for entry in tree["entries"].as_array().unwrap().iter().filter(|entry| entry["kind"] == "node") {
+        let node = entry["node"].as_u64().unwrap() as usize;
+        let tensors = entry["tensors"].as_array().unwrap();
+        for (tensor, attribute) in tensors.iter().zip(golden["nodes"][node]["attributes"].as_array().unwrap()) {
+            assert_eq!(tensor["full_name"], attribute["full_name"], "node {node}");
+        }
+        if let Some(tensor) = tensors.first() {
+            let line = text.lines().find(|line| line.trim_start().starts_with(&format!("{} #", entry["path"].as_str().unwrap())));
+            let full_name = tensor["full_name"].as_str().unwrap();
+            assert!(line.unwrap().ends_with(&format!("({full_name})")), "{line:?}");
+        }
+    }
+    // Paths and full names agree in doc_children (`Variable` is TensorFlow's default): none shown.
+    let doc = stdout(&ckview(&[&"tree", &fixture_dir("doc_children")]));
+    assert!(doc.lines().all(|line| !line.ends_with(')') || line.ends_with("(cycle)")), "{doc}");
+    // `keys dense_a` finds the layer's variables and their slots by full name alone.
+    let listed = json(&[&"keys", &"--json", &ckpt, &"dense_a"]);
+    let mut expected: Vec<&str> = golden["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|node| node["attributes"].as_array().unwrap())
+        .filter(|attribute| attribute["full_name"].as_str().unwrap().contains("dense_a"))
+        .map(|attribute| attribute["checkpoint_key"].as_str().unwrap())
+        .collect();
+    expected.sort();
+    let keys: Vec<&str> = listed.as_array().unwrap().iter().map(|row| row["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, expected);
+    assert_eq!(expected.len(), 6, "kernel, bias and two slots of each");
+    assert!(keys.iter().all(|key| !key.contains("dense_a")), "matched by full name, not by key");
+}
+
+#[test]
+fn slices_of_partitioned_tensors_read_as_tensorflow_names_them() {
+    let ckpt = prefix("partitioned");
+    let shown = json(&[&"show", &"--json", &ckpt, &"part_var"]);
+    let slices = shown["slice_list"].as_array().unwrap();
+    assert_eq!(slices.len(), shown["slices"].as_u64().unwrap() as usize);
+    // The slices tile TensorFlow's shape: rows start,length each, every column.
+    let shape = &golden("partitioned")["tensors"]["part_var"]["shape"];
+    let (rows, columns) = (shape[0].as_u64().unwrap(), shape[1].as_u64().unwrap());
+    let mut next_row = 0;
+    for slice in slices {
+        let spec = slice["slice"].as_str().unwrap();
+        let (row, column) = spec.split_once(':').unwrap();
+        assert_eq!(column, format!("0,{columns}"), "{spec}");
+        let (start, length) = row.split_once(',').unwrap();
+        assert_eq!(start.parse::<u64>().unwrap(), next_row, "{spec}");
+        next_row += length.parse::<u64>().unwrap();
+    }
+    assert_eq!(next_row, rows);
+    let text = stdout(&ckview(&[&"show", &ckpt, &"part_var"]));
+    assert!(text.contains(&format!("part_var slice {}:", slices[0]["slice"].as_str().unwrap())), "{text}");
+    // A damaged slice is reported by name and extents, never by the raw bytes of its key.
+    let dir = scratch("slice");
+    for file in ["model.ckpt.index", "model.ckpt.data-00000-of-00001"] {
+        std::fs::copy(fixture_dir("partitioned").join(file), dir.join(file)).unwrap();
+    }
+    let data = dir.join("model.ckpt.data-00000-of-00001");
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[slices[1]["offset"].as_u64().unwrap() as usize] ^= 1;
+    std::fs::write(&data, bytes).unwrap();
+    let output = ckview(&[&"verify", &dir.join("model.ckpt")]);
+    assert_eq!(output.status.code(), Some(1));
+    let bad = stdout(&output).lines().find(|line| line.starts_with("BAD ")).unwrap().to_string();
+    assert!(bad.contains(&format!("part_var slice {}", slices[1]["slice"].as_str().unwrap())), "{bad}");
+    assert!(!bad.contains("\\x00"), "{bad}");
+}
+
+/// The float32 values of a golden tensor.
+fn golden_f32s(golden: &Value, key: &str) -> Vec<f32> {
+    hex_bytes(golden["tensors"][key]["hex"].as_str().unwrap())
+        .chunks_exact(4)
+        .map(|chunk| f32::from_le_bytes(chunk.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn diff_counts_limits_and_measures_changed_values() {
+    let original = prefix("doc_children");
+    let dir = scratch("diff-values");
+    let changed = rewritten(&dir, |key, dtype, shape, bytes| match key {
+        b"leaf/a_var/.ATTRIBUTES/VARIABLE_VALUE" => (dtype, shape, 42.0f32.to_le_bytes().to_vec()),
+        b"b_var/.ATTRIBUTES/VARIABLE_VALUE" => (dtype, shape, f32::NAN.to_le_bytes().to_vec()),
+        b"vars/0/.ATTRIBUTES/VARIABLE_VALUE" => (dtype, vec![2], [bytes.clone(), bytes].concat()),
+        _ => (dtype, shape, bytes),
+    });
+    let golden = golden("doc_children");
+    let output = ckview(&[&"diff", &"--json", &"--values", &original, &changed]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let diff: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let change = |path: &str| diff["changed"].as_array().unwrap().iter().find(|c| c["path"] == path).unwrap().clone();
+    let a_var = change("root.leaf.a_var");
+    let before = golden_f32s(&golden, "leaf/a_var/.ATTRIBUTES/VARIABLE_VALUE")[0];
+    let measured = &a_var["value_diff"];
+    assert_eq!(measured["max_abs_diff"].as_f64().unwrap(), (42.0 - f64::from(before)).abs());
+    assert_eq!(measured["max_rel_diff"].as_f64().unwrap(), (42.0 - f64::from(before)).abs() / f64::from(before).abs());
+    assert_eq!((measured["differing"].as_u64(), measured["nan_a"].as_u64(), measured["nan_b"].as_u64()), (Some(1), Some(0), Some(0)));
+    assert_eq!(change("root.b_var")["value_diff"]["nan_b"], 1);
+    assert_eq!(change("root.vars.0")["value_diff"], Value::Null, "shapes differ: nothing to measure");
+    assert_eq!(diff["counts"]["changes"], serde_json::json!({"shape": 1, "values": 2}));
+    let text = stdout(&ckview(&[&"diff", &"--values", &original, &changed]));
+    assert!(text.contains("~ root.b_var #2: values differ (float32 []), max abs diff 0.0, max rel diff 0.0, 1 elements differ, NaN 0 in A, 1 in B"), "{text}");
+    // --stat: the counts and nothing else; --limit: at most N per list, exact counts.
+    let stat = stdout(&ckview(&[&"diff", &"--stat", &fixture_dir("doc_children"), &fixture_dir("doc_diff")]));
+    let full: Value =
+        serde_json::from_slice(&ckview(&[&"diff", &"--json", &fixture_dir("doc_children"), &fixture_dir("doc_diff")]).stdout)
+            .unwrap();
+    assert!(!stat.lines().any(|line| line.starts_with("- ") || line.starts_with("+ ")), "{stat}");
+    let counts = &full["counts"];
+    let summary = format!(
+        "{} nodes matched, {} only in A, {} only in B, {} changed",
+        counts["matched"], counts["only_in_a"], counts["only_in_b"], counts["changed"]
+    );
+    assert_eq!(stat.lines().last().unwrap(), summary);
+    assert_eq!(counts["only_in_b"].as_u64().unwrap() as usize, full["only_in_b"].as_array().unwrap().len());
+    let limited = ckview(&[&"diff", &"--json", &"--limit", &"2", &fixture_dir("doc_children"), &fixture_dir("doc_diff")]);
+    assert_eq!(limited.status.code(), Some(1));
+    let limited: Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert_eq!(limited["counts"], full["counts"]);
+    assert_eq!(limited["truncated"], true);
+    assert_eq!(limited["only_in_b"].as_array().unwrap()[..], full["only_in_b"].as_array().unwrap()[..2]);
+}
+
+#[test]
+fn diff_of_two_tf1_checkpoints_compares_them_key_by_key() {
+    let original = prefix("tf1_name_based");
+    let golden = golden("tf1_name_based");
+    let bundle = Bundle::open(&original).unwrap();
+    let dir = scratch("tf1-diff");
+    let mut writer = BundleWriter::create(&dir.join("model.ckpt")).unwrap();
+    let alpha = golden_f32s(&golden, "alpha");
+    for (key, entry) in bundle.tensors().unwrap() {
+        let mut bytes = vec![0u8; bundle.value_size(&key, &entry).unwrap() as usize];
+        bundle.read_value(&key, &entry, &mut bytes, Verify::Checksums).unwrap();
+        if key == b"alpha" {
+            // A conversion's rounding error on the last element.
+            let mut values = alpha.clone();
+            *values.last_mut().unwrap() += 0.25;
+            bytes = values.iter().flat_map(|value| value.to_le_bytes()).collect();
+        }
+        if key != b"gamma" {
+            writer.add_raw(&key, entry.dtype, &entry.shape, &bytes).unwrap();
+        }
+    }
+    let copy = writer.finish().unwrap();
+    let output = ckview(&[&"diff", &"--json", &"--values", &original, &copy]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let diff: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(diff["compared_by"], "keys");
+    assert_eq!(diff["only_in_a"], serde_json::json!([{"node": null, "path": null, "key": "gamma"}]));
+    let changed = diff["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!((changed[0]["a"]["key"].as_str(), changed[0]["changes"].clone()), (Some("alpha"), serde_json::json!(["values"])));
+    let last = *alpha.last().unwrap();
+    let expected = f64::from(last + 0.25) - f64::from(last);
+    assert_eq!(changed[0]["value_diff"]["max_abs_diff"].as_f64().unwrap(), expected.abs());
+    assert_eq!(ckview(&[&"diff", &original, &original]).status.code(), Some(0));
+    let text = stdout(&ckview(&[&"diff", &original, &copy]));
+    assert!(text.contains("- gamma") && text.contains("~ alpha: values differ"), "{text}");
+}
+
+#[test]
+fn completions_and_the_manual_page() {
+    let bash = ckview(&[&"completions", &"bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = stdout(&bash);
+    assert!(COMMANDS.iter().all(|command| script.contains(command)) && script.contains("--json"), "{script}");
+    let man = stdout(&ckview(&[&"man"]));
+    assert!(man.contains(".TH ckview 1") && COMMANDS.iter().all(|command| man.contains(command)), "{man}");
+}
+
+/// The library stays small: none of the command line's crates are its dependencies.
+#[test]
+fn the_library_depends_on_none_of_the_command_lines_crates() {
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-p", "ckview", "-e", "normal", "--prefix", "none"])
+        .current_dir(fixture_dir("../.."))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listed = stdout(&output);
+    let crates: BTreeSet<&str> = listed.lines().filter_map(|line| line.split_whitespace().next()).collect();
+    assert!(crates.contains("ckview") && crates.contains("prost"), "{listed}");
+    for name in ["clap", "clap_builder", "serde_json", "serde", "indicatif", "anstream", "strsim"] {
+        assert!(!crates.contains(name), "the library depends on {name}:\n{listed}");
+    }
+}
