@@ -103,7 +103,7 @@ fn bench(nodes: usize) {
     let mut c_view = std::ptr::null_mut();
     assert_eq!(unsafe { ckview_open(c_path.as_ptr(), &mut c_view, std::ptr::null_mut()) }, ckview_status::CKVIEW_OK);
     let live = Live::mirror(&view);
-    for (operation, run) in [("match_c", ckview_view_match as unsafe extern "C" fn(_, _, _, _, _, _) -> _), ("diff_c", ckview_view_diff)] {
+    for (operation, run) in [("match_c", ckview_match as unsafe extern "C" fn(_, _, _, _, _, _) -> _), ("diff_c", ckview_diff)] {
         let elapsed = time(|| {
             let mut comparison = std::ptr::null_mut();
             let status = unsafe {
@@ -114,7 +114,7 @@ fn bench(nodes: usize) {
         });
         report(nodes, operation, elapsed);
     }
-    unsafe { ckview_view_free(c_view) };
+    unsafe { ckview_close(c_view) };
 }
 
 /// Resident memory (kB) of this process from /proc/self/status.

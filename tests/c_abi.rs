@@ -115,3 +115,17 @@ fn dlopen_alone_runs_the_documentation_example() {
         assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
     }
 }
+
+#[test]
+fn library_exports_the_entry_points_of_the_design() {
+    let library = native::build_library().join("libckview.so");
+    let output = Command::new("nm").args(["-D", "--defined-only"]).arg(&library).output().expect("nm runs");
+    let symbols = String::from_utf8_lossy(&output.stdout);
+    let exported: Vec<&str> = symbols.lines().filter_map(|line| line.split_whitespace().nth(2)).collect();
+    for name in ["ckview_open", "ckview_close", "ckview_children", "ckview_match", "ckview_diff", "ckview_reader_open"] {
+        assert!(exported.contains(&name), "{name} is not exported: {exported:?}");
+    }
+    // The names that went in 0.1: no compatibility shims.
+    let old: Vec<&&str> = exported.iter().filter(|name| name.starts_with("ckview_view_")).collect();
+    assert!(old.is_empty(), "old names still exported: {old:?}");
+}

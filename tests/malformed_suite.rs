@@ -1200,7 +1200,7 @@ impl CView {
 
 impl Drop for CView {
     fn drop(&mut self) {
-        unsafe { ckview_view_free(self.0) };
+        unsafe { ckview_close(self.0) };
     }
 }
 
@@ -1240,7 +1240,18 @@ struct Result3 {
     conflicts: Vec<(u32, u64, u64)>,
 }
 
-/// Runs ckview_view_diff (or _match) and copies the result, or returns the status, the
+/// Calls one of the functions that lend an array of the view, and the array it lent (empty on
+/// failure). The array lives as long as the view; the caller keeps it no longer.
+unsafe fn lent<'v, T>(call: impl FnOnce(*mut *const T, *mut usize) -> ckview_status) -> (ckview_status, &'v [T]) {
+    let (mut items, mut count) = (std::ptr::null(), 0usize);
+    let status = call(&mut items, &mut count);
+    if status != ckview_status::CKVIEW_OK || count == 0 {
+        return (status, &[]);
+    }
+    (status, unsafe { std::slice::from_raw_parts(items, count) })
+}
+
+/// Runs ckview_diff (or _match) and copies the result, or returns the status, the
 /// callback code and the message.
 unsafe fn compare_c(
     view: *const ckview_view,
@@ -1252,7 +1263,7 @@ unsafe fn compare_c(
     let mut comparison = null_mut();
     let mut error = null_mut();
     type Compare = unsafe extern "C" fn(*const ckview_view, u64, ckview_children_callback, *mut c_void, *mut *mut ckview_comparison, *mut *mut ckview_error) -> ckview_status;
-    let run: Compare = if diff { ckview_view_diff } else { ckview_view_match };
+    let run: Compare = if diff { ckview_diff } else { ckview_match };
     let status = unsafe { run(view, root, callback, userdata, &mut comparison, &mut error) };
     if status != ckview_status::CKVIEW_OK {
         assert!(comparison.is_null(), "comparison_out written on failure");
@@ -1321,7 +1332,7 @@ fn callback_errors_stop_match_and_diff_with_their_code() {
     }
     // A NULL callback, a NULL sink, a NULL name with a length.
     let mut comparison = null_mut();
-    let status = unsafe { ckview_view_diff(view.0, 0, None, null_mut(), &mut comparison, null_mut()) };
+    let status = unsafe { ckview_diff(view.0, 0, None, null_mut(), &mut comparison, null_mut()) };
     assert_eq!(status, ckview_status::CKVIEW_INVALID_ARGUMENT);
     assert_eq!(unsafe { ckview_child_sink_add(null_mut(), c"a".as_ptr(), 1, 1) }, ckview_status::CKVIEW_INVALID_ARGUMENT);
     unsafe extern "C" fn null_name(userdata: *mut c_void, _: u64, sink: *mut ckview_child_sink) -> i32 {
@@ -1426,8 +1437,8 @@ struct Reentrant {
 
 unsafe extern "C" fn reentrant_children(userdata: *mut c_void, object: u64, sink: *mut ckview_child_sink) -> i32 {
     let state = unsafe { &*(userdata as *const Reentrant) };
-    let mut count = 0usize;
-    if unsafe { ckview_view_child_count(state.view, 0, &mut count) } != ckview_status::CKVIEW_OK || count != state.mirror.children[0].len() {
+    let (status, children) = unsafe { lent(|items, count| ckview_children(state.view, 0, items, count)) };
+    if status != ckview_status::CKVIEW_OK || children.len() != state.mirror.children[0].len() {
         return 91;
     }
     if object <= 1 {
@@ -1466,61 +1477,40 @@ unsafe fn fingerprint(view: *const ckview_view) -> Vec<u64> {
         u64::from(crc::crc32c(bytes)) << 8 | s.len as u64 & 0xff
     };
     let mut nodes = 0usize;
-    assert_eq!(unsafe { ckview_view_node_count(view, &mut nodes) }, CKVIEW_OK);
+    assert_eq!(unsafe { ckview_node_count(view, &mut nodes) }, CKVIEW_OK);
     out.push(nodes as u64);
     let (mut ids, mut count) = (null(), 0usize);
-    assert_eq!(unsafe { ckview_view_descendants(view, &mut ids, &mut count) }, CKVIEW_OK);
+    assert_eq!(unsafe { ckview_descendants(view, &mut ids, &mut count) }, CKVIEW_OK);
     out.extend(unsafe { std::slice::from_raw_parts(ids, count) }.iter().map(|&id| u64::from(id)));
     for node in 0..nodes as u32 + 1 {
-        let mut children = 0usize;
-        let status = unsafe { ckview_view_child_count(view, node, &mut children) };
+        let (status, children) = unsafe { lent(|items, count| ckview_children(view, node, items, count)) };
         out.push(status as u64);
-        for index in 0..children + 1 {
-            let mut child = ckview_child { name: ckview_str { ptr: null(), len: 0 }, node_id: 0 };
-            let status = unsafe { ckview_view_child(view, node, index, &mut child) };
-            out.push(status as u64);
-            if status == CKVIEW_OK {
-                out.extend([text(child.name), u64::from(child.node_id)]);
-            }
-        }
+        out.extend(children.iter().flat_map(|child| [text(child.name), u64::from(child.node_id)]));
         let mut buffer = [0 as std::ffi::c_char; 256];
         let mut length = 0usize;
-        out.push(unsafe { ckview_view_path(view, node, buffer.as_mut_ptr(), buffer.len(), &mut length) } as u64);
+        out.push(unsafe { ckview_path(view, node, buffer.as_mut_ptr(), buffer.len(), &mut length) } as u64);
         out.push(length as u64);
-        let mut attributes = 0usize;
-        out.push(unsafe { ckview_view_attribute_count(view, node, &mut attributes) } as u64);
-        for index in 0..attributes {
-            let empty = ckview_str { ptr: null(), len: 0 };
-            let mut attribute = ckview_attribute { name: empty, full_name: empty, checkpoint_key: empty };
-            assert_eq!(unsafe { ckview_view_attribute(view, node, index, &mut attribute) }, CKVIEW_OK);
-            out.extend([text(attribute.name), text(attribute.full_name), text(attribute.checkpoint_key)]);
-        }
-        let mut slots = 0usize;
-        out.push(unsafe { ckview_view_slot_variable_count(view, node, &mut slots) } as u64);
-        for index in 0..slots {
-            let mut slot = ckview_slot_variable { original_variable_node_id: 0, slot_name: ckview_str { ptr: null(), len: 0 }, slot_variable_node_id: 0 };
-            assert_eq!(unsafe { ckview_view_slot_variable(view, node, index, &mut slot) }, CKVIEW_OK);
-            out.extend([u64::from(slot.original_variable_node_id), text(slot.slot_name), u64::from(slot.slot_variable_node_id)]);
-        }
-        let mut variable_slots = 0usize;
-        out.push(unsafe { ckview_view_variable_slot_count(view, node, &mut variable_slots) } as u64);
-        for index in 0..variable_slots {
-            let mut slot = ckview_variable_slot { slot_name: ckview_str { ptr: null(), len: 0 }, optimizer_node_id: 0, slot_node_id: 0 };
-            assert_eq!(unsafe { ckview_view_variable_slot(view, node, index, &mut slot) }, CKVIEW_OK);
-            out.extend([text(slot.slot_name), u64::from(slot.optimizer_node_id), u64::from(slot.slot_node_id)]);
-        }
+        let (status, attributes) = unsafe { lent(|items, count| ckview_attributes(view, node, items, count)) };
+        out.push(status as u64);
+        out.extend(attributes.iter().flat_map(|a| [text(a.name), text(a.full_name), text(a.checkpoint_key)]));
+        let (status, slots) = unsafe { lent(|items, count| ckview_slot_variables(view, node, items, count)) };
+        out.push(status as u64);
+        out.extend(slots.iter().flat_map(|slot| [u64::from(slot.original_variable_node_id), text(slot.slot_name), u64::from(slot.slot_variable_node_id)]));
+        let (status, variable_slots) = unsafe { lent(|items, count| ckview_variable_slots(view, node, items, count)) };
+        out.push(status as u64);
+        out.extend(variable_slots.iter().flat_map(|slot| [text(slot.slot_name), u64::from(slot.optimizer_node_id), u64::from(slot.slot_node_id)]));
         let mut present = false;
         let empty = ckview_str { ptr: null(), len: 0 };
         let mut saver = ckview_registered_saver { name: empty, object_name: empty };
-        out.push(unsafe { ckview_view_registered_saver(view, node, &mut present, &mut saver) } as u64);
+        out.push(unsafe { ckview_saver(view, node, &mut present, &mut saver) } as u64);
         out.push(u64::from(present));
         let mut flag = ckview_optional_bool::CKVIEW_UNSET;
-        out.push(unsafe { ckview_view_has_checkpoint_values(view, node, &mut flag) } as u64);
+        out.push(unsafe { ckview_has_checkpoint_values(view, node, &mut flag) } as u64);
         out.push(flag as u64);
     }
     // Every tensor: metadata, and its value or strings.
     let mut reader = null();
-    assert_eq!(unsafe { ckview_view_reader(view, &mut reader) }, CKVIEW_OK);
+    assert_eq!(unsafe { ckview_reader_of_view(view, &mut reader) }, CKVIEW_OK);
     let mut list = null_mut();
     assert_eq!(unsafe { ckview_reader_list(reader, &mut list, null_mut()) }, CKVIEW_OK);
     let mut tensors = 0usize;

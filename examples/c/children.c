@@ -17,13 +17,13 @@ int main(int argc, char **argv) {
     ckview_error_free(error);
     return 1;
   }
+  /* The children of node 0 (the root), in TensorFlow's order, borrowed from the view. */
+  const ckview_child *children = NULL;
   size_t count = 0;
-  ckview_view_child_count(view, 0, &count);
-  for (size_t i = 0; i < count; i++) {
-    ckview_child child;
-    ckview_view_child(view, 0, i, &child);
-    printf("- name: '%.*s', node_id: %u\n", (int)child.name.len, child.name.ptr, child.node_id);
+  ckview_status status = ckview_children(view, 0, &children, &count);
+  for (size_t i = 0; status == CKVIEW_OK && i < count; i++) {
+    printf("- name: '%.*s', node_id: %u\n", (int)children[i].name.len, children[i].name.ptr, children[i].node_id);
   }
-  ckview_view_free(view);
-  return 0;
+  ckview_close(view);
+  return status == CKVIEW_OK ? 0 : 1;
 }

@@ -20,7 +20,8 @@ pub struct ckview_child_sink {
 /// per child, in the object's own order, then returns 0. Any other return value aborts the
 /// match or diff, which then returns `CKVIEW_CALLBACK_FAILED` with that value in its error
 /// (`ckview_error_callback_code`). ckview calls it at most once per object, synchronously, on
-/// the calling thread. It may call any ckview function, on the same view too. It must not
+/// the calling thread. It may call any ckview function, on the same view too, except
+/// `ckview_close` of that view (the running match or diff reads it). It must not
 /// unwind (throw a C++ exception or `longjmp`) through ckview: catch, return nonzero, rethrow.
 pub type ckview_children_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, object: u64, sink: *mut ckview_child_sink) -> i32>;
@@ -54,41 +55,6 @@ impl LiveGraph for CallbackGraph {
             0 => Ok(()),
             code => Err((code, object)),
         }
-    }
-}
-
-/// Adds one child of the object being listed. `name` is `name_len` bytes (UTF-8 to match
-/// checkpoint names; copied, so it may be freed after the call); it may be NULL when
-/// `name_len` is 0. A name given twice for one object keeps its first place and its last child.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_child_sink_add(
-    sink: *mut ckview_child_sink,
-    name: *const c_char,
-    name_len: usize,
-    child: u64,
-) -> ckview_status {
-    guard(null_mut(), || {
-        // SAFETY: a sink passed to the callback that is running now, by contract.
-        let Some(sink) = (unsafe { sink.as_mut() }).and_then(|sink| unsafe { sink.sink.as_mut() }) else {
-            return CKVIEW_INVALID_ARGUMENT;
-        };
-        match unsafe { bytes(name, name_len) } {
-            Some(name) => {
-                sink.add(name, child);
-                CKVIEW_OK
-            }
-            None => CKVIEW_INVALID_ARGUMENT,
-        }
-    })
-}
-
-/// `len` bytes at `ptr`, or `None` for a NULL pointer with a nonzero length.
-unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
-    match (ptr.is_null(), len) {
-        (_, 0) => Some(&[]),
-        (true, _) => None,
-        // SAFETY: the caller promises `len` readable bytes at `ptr`.
-        (false, _) => Some(unsafe { std::slice::from_raw_parts(ptr.cast(), len) }),
     }
 }
 
@@ -138,13 +104,15 @@ fn with_callback(
     })
 }
 
+/// # Match and diff against a live object graph
+///
 /// `CheckpointView.match(root)`: which checkpoint node restores into which live object. The
 /// caller's objects are `uint64_t` handles of its choosing (equal handles = the same object);
 /// `children(userdata, object, sink)` lists an object's children. The result's matched pairs
 /// start with (0, root); its "only in" lists are empty; its conflicts list every checkpoint node
 /// reached as two different objects (TensorFlow only logs those).
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_match(
+pub unsafe extern "C" fn ckview_match(
     view: *const ckview_view,
     root: u64,
     children: ckview_children_callback,
@@ -159,7 +127,7 @@ pub unsafe extern "C" fn ckview_view_match(
 /// `descendants()` order) and the live objects no node matched (breadth first from `root`, each
 /// once). Each live object's children are asked for at most once.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_diff(
+pub unsafe extern "C" fn ckview_diff(
     view: *const ckview_view,
     root: u64,
     children: ckview_children_callback,
@@ -202,9 +170,9 @@ fn with_edges(
     })
 }
 
-/// `ckview_view_match` on a live graph given as edges (for runtimes where callbacks are awkward).
+/// `ckview_match` on a live graph given as edges (for runtimes where callbacks are awkward).
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_match_edges(
+pub unsafe extern "C" fn ckview_match_edges(
     view: *const ckview_view,
     root: u64,
     edges: *const ckview_edge,
@@ -215,9 +183,9 @@ pub unsafe extern "C" fn ckview_view_match_edges(
     with_edges(view, root, edges, edge_count, comparison_out, error_out, false)
 }
 
-/// `ckview_view_diff` on a live graph given as edges.
+/// `ckview_diff` on a live graph given as edges.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_diff_edges(
+pub unsafe extern "C" fn ckview_diff_edges(
     view: *const ckview_view,
     root: u64,
     edges: *const ckview_edge,
@@ -232,7 +200,7 @@ pub unsafe extern "C" fn ckview_view_diff_edges(
 /// the live objects, so a node matches when it has the same name at the same position. Only in
 /// checkpoint = only in `view`; only in live = node ids only in `other`.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_diff_view(
+pub unsafe extern "C" fn ckview_diff_view(
     view: *const ckview_view,
     other: *const ckview_view,
     comparison_out: *mut *mut ckview_comparison,
@@ -245,6 +213,41 @@ pub unsafe extern "C" fn ckview_view_diff_view(
             None => Err(report(error_out, CKVIEW_INVALID_ARGUMENT, "the other view must not be NULL")),
         }
     })
+}
+
+/// Adds one child of the object being listed. `name` is `name_len` bytes (UTF-8 to match
+/// checkpoint names; copied, so it may be freed after the call); it may be NULL when
+/// `name_len` is 0. A name given twice for one object keeps its first place and its last child.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_child_sink_add(
+    sink: *mut ckview_child_sink,
+    name: *const c_char,
+    name_len: usize,
+    child: u64,
+) -> ckview_status {
+    guard(null_mut(), || {
+        // SAFETY: a sink passed to the callback that is running now, by contract.
+        let Some(sink) = (unsafe { sink.as_mut() }).and_then(|sink| unsafe { sink.sink.as_mut() }) else {
+            return CKVIEW_INVALID_ARGUMENT;
+        };
+        match unsafe { bytes(name, name_len) } {
+            Some(name) => {
+                sink.add(name, child);
+                CKVIEW_OK
+            }
+            None => CKVIEW_INVALID_ARGUMENT,
+        }
+    })
+}
+
+/// `len` bytes at `ptr`, or `None` for a NULL pointer with a nonzero length.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Some(&[]),
+        (true, _) => None,
+        // SAFETY: the caller promises `len` readable bytes at `ptr`.
+        (false, _) => Some(unsafe { std::slice::from_raw_parts(ptr.cast(), len) }),
+    }
 }
 
 /// Hands out a borrowed array of the comparison.

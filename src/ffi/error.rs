@@ -43,14 +43,8 @@ pub(crate) fn report_callback_failure(error_out: *mut *mut ckview_error, code: i
     status
 }
 
-/// The nonzero value the children callback returned when the status is
-/// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
-#[no_mangle]
-pub extern "C" fn ckview_error_callback_code(error: *const ckview_error) -> i32 {
-    // SAFETY: the caller passes NULL or an error this library returned and has not freed.
-    unsafe { error.as_ref() }.map_or(0, |error| error.callback_code)
-}
-
+/// # Errors and statuses
+///
 /// The status the error carries. `CKVIEW_INVALID_ARGUMENT` for a NULL `error`.
 #[no_mangle]
 pub extern "C" fn ckview_error_status(error: *const ckview_error) -> ckview_status {
@@ -70,6 +64,14 @@ pub extern "C" fn ckview_error_message(error: *const ckview_error) -> *const c_c
         Some(error) => error.message.as_ptr(),
         None => c"".as_ptr(),
     }
+}
+
+/// The nonzero value the children callback returned when the status is
+/// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
+#[no_mangle]
+pub extern "C" fn ckview_error_callback_code(error: *const ckview_error) -> i32 {
+    // SAFETY: the caller passes NULL or an error this library returned and has not freed.
+    unsafe { error.as_ref() }.map_or(0, |error| error.callback_code)
 }
 
 /// Frees an error. NULL is accepted and ignored.

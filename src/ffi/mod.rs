@@ -9,12 +9,15 @@
 
 #![allow(non_camel_case_types)]
 
-mod compare;
-mod error;
-mod guard;
-mod status;
-mod tensor;
+// In the order a user learns them, which is also the order of the generated header.
 mod view;
+mod graph;
+mod compare;
+mod tensor;
+mod error;
+mod status;
+mod version;
+mod guard;
 
 use std::ffi::c_char;
 use std::ptr::null_mut;
@@ -24,8 +27,10 @@ use guard::guard;
 
 pub use compare::*;
 pub use error::*;
+pub use graph::*;
 pub use status::*;
 pub use tensor::*;
+pub use version::*;
 pub use view::*;
 
 /// A string borrowed from the library: `len` bytes of UTF-8 at `ptr`, not NUL-terminated
@@ -69,29 +74,4 @@ pub(crate) fn with<H, T>(handle: *const H, out: *mut T, answer: impl FnOnce(&H) 
             Err(status) => status,
         }
     })
-}
-
-/// The major version of the library this header describes. While it is 0, a minor version
-/// change may break the ABI; a program that loads the library with `dlopen` compares these with
-/// what `ckview_version()` returns before calling anything else.
-pub const CKVIEW_VERSION_MAJOR: u32 = 0;
-/// The minor version of the library this header describes.
-pub const CKVIEW_VERSION_MINOR: u32 = 1;
-/// The patch version of the library this header describes.
-pub const CKVIEW_VERSION_PATCH: u32 = 0;
-
-/// The library's version, `MAJOR.MINOR.PATCH`, as a static NUL-terminated string. Programs that
-/// load the library with `dlopen` can check it before calling anything else.
-#[no_mangle]
-pub extern "C" fn ckview_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn header_version_macros_follow_the_crate_version() {
-        let version = format!("{}.{}.{}", super::CKVIEW_VERSION_MAJOR, super::CKVIEW_VERSION_MINOR, super::CKVIEW_VERSION_PATCH);
-        assert_eq!(version, env!("CARGO_PKG_VERSION"));
-    }
 }

@@ -1,7 +1,7 @@
 //! `ckview_reader` and `ckview_tensor`: the keys of a bundle, their metadata and their values.
 //!
 //! A reader reads any V2 bundle, TF1 name-based checkpoints included. A view has one too
-//! (`ckview_view_reader`). Tensor handles point into their reader: free them before it.
+//! (`ckview_reader_of_view`). Tensor handles point into their reader: free them before it.
 
 use std::ffi::{c_char, c_void, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -18,7 +18,7 @@ use crate::format::{dtype_c_name, element_size, Bundle, DataType, FormatError, T
 pub const CKVIEW_READ_SKIP_CHECKSUMS: u32 = 1;
 
 /// The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
-/// from a view with `ckview_view_reader`).
+/// from a view with `ckview_reader_of_view`).
 pub struct ckview_reader {
     source: ReaderSource,
 }
@@ -77,15 +77,6 @@ pub struct ckview_slice_extent {
     pub length: i64,
 }
 
-/// A variable's optimizer slot: its name (`m`, `v`, `momentum`), the optimizer node that
-/// recorded it, and the node of the slot variable, whose attributes hold its tensor.
-#[repr(C)]
-pub struct ckview_variable_slot {
-    pub slot_name: ckview_str,
-    pub optimizer_node_id: u32,
-    pub slot_node_id: u32,
-}
-
 impl ckview_tensor {
     fn new(bundle: &Bundle, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
         let slices = entry
@@ -111,6 +102,8 @@ fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_s
     report(error_out, ckview_status::from(error), &error.to_string())
 }
 
+/// # Tensors
+///
 /// Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
 /// reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
 /// checkpoints open too.
@@ -146,9 +139,9 @@ pub unsafe extern "C" fn ckview_reader_free(reader: *mut ckview_reader) {
     }
 }
 
-/// The reader of a view's bundle, borrowed: valid until the view is freed; do not free it.
+/// The reader of a view's bundle, borrowed: valid until `ckview_close(view)`; do not free it.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_view_reader(view: *const ckview_view, reader_out: *mut *const ckview_reader) -> ckview_status {
+pub unsafe extern "C" fn ckview_reader_of_view(view: *const ckview_view, reader_out: *mut *const ckview_reader) -> ckview_status {
     guard(null_mut(), || {
         // SAFETY: NULL or a live view, by contract.
         match (unsafe { view.as_ref() }, reader_out.is_null()) {
@@ -469,31 +462,4 @@ pub unsafe extern "C" fn ckview_string_list_free(list: *mut ckview_string_list) 
         // SAFETY: from `ckview_tensor_read_strings`, freed once, by contract.
         drop(unsafe { Box::from_raw(list) });
     }
-}
-
-/// The number of optimizer slots recorded for the variable `node_id` (legacy Keras optimizers).
-#[no_mangle]
-pub unsafe extern "C" fn ckview_view_variable_slot_count(view: *const ckview_view, node_id: u32, count_out: *mut usize) -> ckview_status {
-    with(view, count_out, |view| {
-        Ok(view.view.variable_slots(node_id)?.len())
-    })
-}
-
-/// The `index`-th optimizer slot of the variable `node_id`; read its tensor through the slot
-/// node's attributes.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_view_variable_slot(
-    view: *const ckview_view,
-    node_id: u32,
-    index: usize,
-    slot_out: *mut ckview_variable_slot,
-) -> ckview_status {
-    with(view, slot_out, |view| {
-        let slot = view.view.variable_slots(node_id)?.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
-        Ok(ckview_variable_slot {
-            slot_name: ckview_str::from(slot.slot.slot_name),
-            optimizer_node_id: slot.optimizer_node_id,
-            slot_node_id: slot.slot.slot_variable_node_id,
-        })
-    })
 }

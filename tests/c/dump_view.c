@@ -36,73 +36,70 @@ int main(int argc, char **argv) {
     return 0;
   }
   size_t nodes = 0;
-  MUST(ckview_view_node_count(view, &nodes));
+  MUST(ckview_node_count(view, &nodes));
   printf("nodes %zu\n", nodes);
   for (uint32_t node = 0; node < nodes; node++) {
+    const ckview_child *children = NULL;
     size_t count = 0;
-    MUST(ckview_view_child_count(view, node, &count));
+    MUST(ckview_children(view, node, &children, &count));
     for (size_t i = 0; i < count; i++) {
-      ckview_child child;
-      MUST(ckview_view_child(view, node, i, &child));
       printf("child %u", node);
-      print_str(child.name);
-      printf(" %u\n", child.node_id);
+      print_str(children[i].name);
+      printf(" %u\n", children[i].node_id);
     }
   }
   const uint32_t *ids = NULL;
   size_t count = 0;
-  MUST(ckview_view_descendants(view, &ids, &count));
+  MUST(ckview_descendants(view, &ids, &count));
   for (size_t i = 0; i < count; i++) printf("descendant %u\n", ids[i]);
   for (size_t i = 0; i < count; i++) {
     size_t length = 0;
-    if (ckview_view_path(view, ids[i], NULL, 0, &length) != CKVIEW_BUFFER_TOO_SMALL) return 1;
+    if (ckview_path(view, ids[i], NULL, 0, &length) != CKVIEW_BUFFER_TOO_SMALL) return 1;
     char *path = malloc(length + 1);
-    MUST(ckview_view_path(view, ids[i], path, length + 1, &length));
+    MUST(ckview_path(view, ids[i], path, length + 1, &length));
     printf("path %u %s\n", ids[i], path);
     free(path);
   }
   for (uint32_t node = 0; node < nodes; node++) {
-    size_t attributes = 0, slots = 0;
-    MUST(ckview_view_attribute_count(view, node, &attributes));
-    for (size_t i = 0; i < attributes; i++) {
-      ckview_attribute attribute;
-      MUST(ckview_view_attribute(view, node, i, &attribute));
+    const ckview_attribute *attributes = NULL;
+    size_t attribute_count = 0;
+    MUST(ckview_attributes(view, node, &attributes, &attribute_count));
+    for (size_t i = 0; i < attribute_count; i++) {
       printf("attribute %u", node);
-      print_str(attribute.name);
-      print_str(attribute.full_name);
-      print_str(attribute.checkpoint_key);
+      print_str(attributes[i].name);
+      print_str(attributes[i].full_name);
+      print_str(attributes[i].checkpoint_key);
       printf("\n");
     }
-    MUST(ckview_view_slot_variable_count(view, node, &slots));
-    for (size_t i = 0; i < slots; i++) {
-      ckview_slot_variable slot;
-      MUST(ckview_view_slot_variable(view, node, i, &slot));
-      printf("slot %u %u", node, slot.original_variable_node_id);
-      print_str(slot.slot_name);
-      printf(" %u\n", slot.slot_variable_node_id);
+    const ckview_slot_variable *slots = NULL;
+    size_t slot_count = 0;
+    MUST(ckview_slot_variables(view, node, &slots, &slot_count));
+    for (size_t i = 0; i < slot_count; i++) {
+      printf("slot %u %u", node, slots[i].original_variable_node_id);
+      print_str(slots[i].slot_name);
+      printf(" %u\n", slots[i].slot_variable_node_id);
     }
     bool present = false;
     ckview_registered_saver saver;
-    MUST(ckview_view_registered_saver(view, node, &present, &saver));
+    MUST(ckview_saver(view, node, &present, &saver));
     if (present) {
       printf("saver %u", node);
       print_str(saver.name);
       print_str(saver.object_name);
       printf("\n");
     }
-    size_t variable_slots = 0;
-    MUST(ckview_view_variable_slot_count(view, node, &variable_slots));
-    for (size_t i = 0; i < variable_slots; i++) {
-      ckview_variable_slot slot;
-      MUST(ckview_view_variable_slot(view, node, i, &slot));
+    const ckview_variable_slot *variable_slots = NULL;
+    size_t variable_slot_count = 0;
+    MUST(ckview_variable_slots(view, node, &variable_slots, &variable_slot_count));
+    for (size_t i = 0; i < variable_slot_count; i++) {
       printf("varslot %u", node);
-      print_str(slot.slot_name);
-      printf(" %u %u\n", slot.optimizer_node_id, slot.slot_node_id);
+      print_str(variable_slots[i].slot_name);
+      printf(" %u %u\n", variable_slots[i].optimizer_node_id, variable_slots[i].slot_node_id);
     }
     ckview_optional_bool flag;
-    MUST(ckview_view_has_checkpoint_values(view, node, &flag));
+    MUST(ckview_has_checkpoint_values(view, node, &flag));
     printf("flag %u %s\n", node, flag == CKVIEW_UNSET ? "unset" : flag == CKVIEW_TRUE ? "true" : "false");
   }
-  ckview_view_free(view);
+  ckview_close(view);
   return 0;
 }

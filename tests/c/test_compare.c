@@ -36,10 +36,11 @@ static int list_children(void *userdata, uint64_t object, ckview_child_sink *sin
   graph->calls[object]++;
   if (object == graph->fail_on) return 42;
   /* Re-entrant calls on the same view, including a nested match, must work. */
+  const ckview_child *children = NULL;
   size_t count = 0;
-  if (ckview_view_child_count(graph->view, 0, &count) != CKVIEW_OK) return -2;
+  if (ckview_children(graph->view, 0, &children, &count) != CKVIEW_OK) return -2;
   ckview_comparison *nested = NULL;
-  if (ckview_view_match(graph->view, 7, no_children, NULL, &nested, NULL) != CKVIEW_OK) return -3;
+  if (ckview_match(graph->view, 7, no_children, NULL, &nested, NULL) != CKVIEW_OK) return -3;
   ckview_comparison_free(nested);
   for (size_t i = 0; i < graph->edge_count; i++) {
     const edge *e = &graph->edges[i];
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
   ckview_error *error = NULL;
   ckview_status status;
   if (strcmp(argv[3], "callback") == 0) {
-    status = ckview_view_diff(view, 0, list_children, &graph, &diff, &error);
+    status = ckview_diff(view, 0, list_children, &graph, &diff, &error);
   } else {
     static ckview_edge c_edges[MAX_EDGES];
     for (size_t i = 0; i < graph.edge_count; i++) {
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
       c_edges[i].name.ptr = edges[i].name;
       c_edges[i].name.len = strlen(edges[i].name);
     }
-    status = ckview_view_diff_edges(view, 0, c_edges, graph.edge_count, &diff, &error);
+    status = ckview_diff_edges(view, 0, c_edges, graph.edge_count, &diff, &error);
   }
   if (status != CKVIEW_OK) {
     fprintf(stderr, "diff failed: %s\n", ckview_error_message(error));
@@ -111,21 +112,21 @@ int main(int argc, char **argv) {
   /* A failing callback aborts with its own status and its code intact; nothing is returned. */
   graph.fail_on = 0;
   ckview_comparison *none = NULL;
-  status = ckview_view_match(view, 0, list_children, &graph, &none, &error);
+  status = ckview_match(view, 0, list_children, &graph, &none, &error);
   if (status != CKVIEW_CALLBACK_FAILED || ckview_error_callback_code(error) != 42 || none != NULL) failures++;
   ckview_error_free(error);
-  if (ckview_view_match(view, 0, NULL, NULL, &none, NULL) != CKVIEW_INVALID_ARGUMENT) failures++;
-  if (ckview_view_diff_edges(view, 0, NULL, 3, &none, NULL) != CKVIEW_INVALID_ARGUMENT) failures++;
+  if (ckview_match(view, 0, NULL, NULL, &none, NULL) != CKVIEW_INVALID_ARGUMENT) failures++;
+  if (ckview_diff_edges(view, 0, NULL, 3, &none, NULL) != CKVIEW_INVALID_ARGUMENT) failures++;
   if (ckview_child_sink_add(NULL, "x", 1, 0) != CKVIEW_INVALID_ARGUMENT) failures++;
   ckview_comparison_free(NULL);
 
   /* Checkpoint against itself: everything matches. */
-  if (ckview_view_diff_view(view, view, &diff, NULL) != CKVIEW_OK) failures++;
+  if (ckview_diff_view(view, view, &diff, NULL) != CKVIEW_OK) failures++;
   ckview_comparison_only_in_checkpoint(diff, &nodes, &count);
   if (count != 0) failures++;
   ckview_comparison_free(diff);
 
-  ckview_view_free(view);
+  ckview_close(view);
   fprintf(stderr, "%d failures\n", failures);
   return failures != 0;
 }

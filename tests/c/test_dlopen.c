@@ -39,9 +39,8 @@ int main(int argc, char **argv) {
   RESOLVE(library, ckview_open);
   RESOLVE(library, ckview_error_message);
   RESOLVE(library, ckview_error_free);
-  RESOLVE(library, ckview_view_child_count);
-  RESOLVE(library, ckview_view_child);
-  RESOLVE(library, ckview_view_free);
+  RESOLVE(library, ckview_children);
+  RESOLVE(library, ckview_close);
 
   ckview_view *view = NULL;
   ckview_error *error = NULL;
@@ -50,14 +49,13 @@ int main(int argc, char **argv) {
     p_ckview_error_free(error);
     return 1;
   }
+  const ckview_child *children = NULL;
   size_t count = 0;
-  p_ckview_view_child_count(view, 0, &count);
+  if (p_ckview_children(view, 0, &children, &count) != CKVIEW_OK) return 1;
   for (size_t i = 0; i < count; i++) {
-    ckview_child child;
-    p_ckview_view_child(view, 0, i, &child);
-    printf("- name: '%.*s', node_id: %u\n", (int)child.name.len, child.name.ptr, child.node_id);
+    printf("- name: '%.*s', node_id: %u\n", (int)children[i].name.len, children[i].name.ptr, children[i].node_id);
   }
-  p_ckview_view_free(view);
+  p_ckview_close(view);
   dlclose(library);
   return 0;
 }

@@ -54,31 +54,37 @@ int main(int argc, char **argv) {
   CHECK(ckview_open(fixture(dir, "doc_children/tf_ckpts-1"), NULL, NULL) == CKVIEW_INVALID_ARGUMENT);
   CHECK(ckview_open(fixture(dir, "doc_children/tf_ckpts-1"), &view, NULL) == CKVIEW_OK);
 
+  const ckview_child *children = NULL;
   size_t count = 99;
-  CHECK(ckview_view_child_count(NULL, 0, &count) == CKVIEW_INVALID_ARGUMENT);
-  CHECK(ckview_view_child_count(view, 0, NULL) == CKVIEW_INVALID_ARGUMENT);
-  CHECK(ckview_view_child_count(view, 13, &count) == CKVIEW_NODE_OUT_OF_RANGE);
-  CHECK(count == 99);
-  ckview_child child;
-  CHECK(ckview_view_child(view, 0, 6, &child) == CKVIEW_INDEX_OUT_OF_RANGE);
-  CHECK(ckview_view_child(view, 0xffffffffu, 0, &child) == CKVIEW_NODE_OUT_OF_RANGE);
-  ckview_attribute attribute;
-  CHECK(ckview_view_attribute(view, 0, 0, &attribute) == CKVIEW_INDEX_OUT_OF_RANGE);
-  CHECK(ckview_view_attribute(view, 1, 0, &attribute) == CKVIEW_OK);
-  CHECK(attribute.checkpoint_key.len == strlen("a_var/.ATTRIBUTES/VARIABLE_VALUE"));
+  CHECK(ckview_children(NULL, 0, &children, &count) == CKVIEW_INVALID_ARGUMENT);
+  CHECK(ckview_children(view, 0, NULL, &count) == CKVIEW_INVALID_ARGUMENT);
+  CHECK(ckview_children(view, 0, &children, NULL) == CKVIEW_INVALID_ARGUMENT);
+  CHECK(ckview_children(view, 13, &children, &count) == CKVIEW_NODE_OUT_OF_RANGE);
+  CHECK(ckview_children(view, 0xffffffffu, &children, &count) == CKVIEW_NODE_OUT_OF_RANGE);
+  CHECK(count == 99 && children == NULL);
+  CHECK(ckview_children(view, 1, &children, &count) == CKVIEW_OK && count == 0);
+  const ckview_attribute *attributes = NULL;
+  CHECK(ckview_attributes(view, 0, &attributes, &count) == CKVIEW_OK && count == 0);
+  CHECK(ckview_attributes(view, 1, &attributes, &count) == CKVIEW_OK && count == 1);
+  CHECK(attributes[0].checkpoint_key.len == strlen("a_var/.ATTRIBUTES/VARIABLE_VALUE"));
+  CHECK(ckview_attributes(view, 13, &attributes, &count) == CKVIEW_NODE_OUT_OF_RANGE);
+  const ckview_slot_variable *slots = NULL;
+  CHECK(ckview_slot_variables(view, 13, &slots, &count) == CKVIEW_NODE_OUT_OF_RANGE);
+  const ckview_variable_slot *variable_slots = NULL;
+  CHECK(ckview_variable_slots(view, 1, &variable_slots, NULL) == CKVIEW_INVALID_ARGUMENT);
 
   char small[4];
   size_t length = 0;
-  CHECK(ckview_view_path(view, 1, small, sizeof small, &length) == CKVIEW_BUFFER_TOO_SMALL);
+  CHECK(ckview_path(view, 1, small, sizeof small, &length) == CKVIEW_BUFFER_TOO_SMALL);
   CHECK(length == strlen("root.a_var"));
-  CHECK(ckview_view_path(view, 1, NULL, 5, &length) == CKVIEW_INVALID_ARGUMENT);
+  CHECK(ckview_path(view, 1, NULL, 5, &length) == CKVIEW_INVALID_ARGUMENT);
 
   const uint32_t *ids = NULL;
-  CHECK(ckview_view_descendants(view, &ids, NULL) == CKVIEW_INVALID_ARGUMENT);
-  ckview_view_free(view);
+  CHECK(ckview_descendants(view, &ids, NULL) == CKVIEW_INVALID_ARGUMENT);
+  ckview_close(view);
 
   /* Frees accept NULL; accessors of a NULL error are harmless. */
-  ckview_view_free(NULL);
+  ckview_close(NULL);
   ckview_error_free(NULL);
   CHECK(ckview_error_status(NULL) == CKVIEW_INVALID_ARGUMENT);
   CHECK(strcmp(ckview_error_message(NULL), "") == 0);
