@@ -13,7 +13,7 @@ static int32_t ckview_go_children(void *userdata, uint64_t object, ckview_child_
 ckview_status ckview_go_compare(const ckview_view *view, uint64_t root, uintptr_t session, int diff,
                                 ckview_comparison **comparison_out, ckview_error **error_out) {
   if (diff) {
-    return ckview_view_diff(view, root, ckview_go_children, (void *)session, comparison_out, error_out);
+    return ckview_diff(view, root, ckview_go_children, (void *)session, comparison_out, error_out);
   }
-  return ckview_view_match(view, root, ckview_go_children, (void *)session, comparison_out, error_out);
+  return ckview_match(view, root, ckview_go_children, (void *)session, comparison_out, error_out);
 }

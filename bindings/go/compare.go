@@ -352,9 +352,9 @@ func (v *View) compareEdges(root uint64, edges []Edge, diff bool) (*IDComparison
 		var cerr *C.ckview_error
 		var status C.ckview_status
 		if diff {
-			status = C.ckview_view_diff_edges(view, C.uint64_t(root), cedges, C.size_t(len(edges)), &out, &cerr)
+			status = C.ckview_diff_edges(view, C.uint64_t(root), cedges, C.size_t(len(edges)), &out, &cerr)
 		} else {
-			status = C.ckview_view_match_edges(view, C.uint64_t(root), cedges, C.size_t(len(edges)), &out, &cerr)
+			status = C.ckview_match_edges(view, C.uint64_t(root), cedges, C.size_t(len(edges)), &out, &cerr)
 		}
 		if status != C.CKVIEW_OK {
 			return takeError(status, cerr, "View.MatchEdges/DiffEdges")
@@ -382,7 +382,7 @@ func (v *View) DiffView(other *View) (*IDComparison, error) {
 		return other.use(func(otherView *C.ckview_view) error {
 			var out *C.ckview_comparison
 			var cerr *C.ckview_error
-			if status := C.ckview_view_diff_view(view, otherView, &out, &cerr); status != C.CKVIEW_OK {
+			if status := C.ckview_diff_view(view, otherView, &out, &cerr); status != C.CKVIEW_OK {
 				return takeError(status, cerr, "View.DiffView")
 			}
 			defer C.ckview_comparison_free(out)

@@ -99,7 +99,7 @@ func (r *Reader) use(body func(reader *C.ckview_reader) error) error {
 	if r.view != nil {
 		return r.view.use(func(view *C.ckview_view) error {
 			var reader *C.ckview_reader
-			if err := statusError(C.ckview_view_reader(view, &reader), "View.Reader"); err != nil {
+			if err := statusError(C.ckview_reader_of_view(view, &reader), "View.Reader"); err != nil {
 				return err
 			}
 			err := body(reader)

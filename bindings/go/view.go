@@ -104,7 +104,7 @@ func Open(savePath string) (*View, error) {
 		return nil, takeError(status, cerr, "ckview_open failed")
 	}
 	v := &View{ref: newCref(unsafe.Pointer(view), func(p unsafe.Pointer) {
-		C.ckview_view_free((*C.ckview_view)(p))
+		C.ckview_close((*C.ckview_view)(p))
 	})}
 	runtime.SetFinalizer(v, (*View).Close)
 	return v, nil
@@ -139,12 +139,22 @@ func goString(s C.ckview_str) string {
 	return string(unsafe.Slice((*byte)(unsafe.Pointer(s.ptr)), int(s.len)))
 }
 
+// borrowed is the array of count elements at ptr, borrowed from the view (valid while the view
+// is held open by use): the caller copies what it keeps. A count of 0 gives nil without reading
+// ptr, which the library leaves valid but not to be read.
+func borrowed[T any](ptr *T, count C.size_t) []T {
+	if count == 0 || ptr == nil {
+		return nil
+	}
+	return unsafe.Slice(ptr, int(count))
+}
+
 // NodeCount is the number of nodes of the object graph; ids run from 0 (the root) to
 // NodeCount()-1.
 func (v *View) NodeCount() (int, error) {
 	var count C.size_t
 	err := v.use(func(view *C.ckview_view) error {
-		return statusError(C.ckview_view_node_count(view, &count), "View.NodeCount")
+		return statusError(C.ckview_node_count(view, &count), "View.NodeCount")
 	})
 	return int(count), err
 }
@@ -154,17 +164,14 @@ func (v *View) NodeCount() (int, error) {
 func (v *View) Children(node uint32) ([]Child, error) {
 	var children []Child
 	err := v.use(func(view *C.ckview_view) error {
+		var ptr *C.ckview_child
 		var count C.size_t
-		if err := statusError(C.ckview_view_child_count(view, C.uint32_t(node), &count), "View.Children(%d)", node); err != nil {
+		if err := statusError(C.ckview_children(view, C.uint32_t(node), &ptr, &count), "View.Children(%d)", node); err != nil {
 			return err
 		}
-		children = make([]Child, 0, int(count))
-		for i := C.size_t(0); i < count; i++ {
-			var child C.ckview_child
-			if err := statusError(C.ckview_view_child(view, C.uint32_t(node), i, &child), "View.Children(%d): child %d", node, i); err != nil {
-				return err
-			}
-			children = append(children, Child{Name: goString(child.name), NodeID: uint32(child.node_id)})
+		children = make([]Child, int(count))
+		for i, child := range borrowed(ptr, count) {
+			children[i] = Child{Name: goString(child.name), NodeID: uint32(child.node_id)}
 		}
 		return nil
 	})
@@ -181,7 +188,7 @@ func (v *View) Descendants() ([]uint32, error) {
 	err := v.use(func(view *C.ckview_view) error {
 		var ptr *C.uint32_t
 		var count C.size_t
-		if err := statusError(C.ckview_view_descendants(view, &ptr, &count), "View.Descendants"); err != nil {
+		if err := statusError(C.ckview_descendants(view, &ptr, &count), "View.Descendants"); err != nil {
 			return err
 		}
 		ids = make([]uint32, int(count))
@@ -202,9 +209,9 @@ func path(view *C.ckview_view, node uint32, buf []byte) (string, []byte, error) 
 		var length C.size_t
 		var status C.ckview_status
 		if len(buf) == 0 {
-			status = C.ckview_view_path(view, C.uint32_t(node), nil, 0, &length)
+			status = C.ckview_path(view, C.uint32_t(node), nil, 0, &length)
 		} else {
-			status = C.ckview_view_path(view, C.uint32_t(node), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &length)
+			status = C.ckview_path(view, C.uint32_t(node), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &length)
 		}
 		switch status {
 		case C.CKVIEW_OK:
@@ -259,21 +266,18 @@ func (v *View) Paths() ([]NodePath, error) {
 func (v *View) Attributes(node uint32) ([]Attribute, error) {
 	var attributes []Attribute
 	err := v.use(func(view *C.ckview_view) error {
+		var ptr *C.ckview_attribute
 		var count C.size_t
-		if err := statusError(C.ckview_view_attribute_count(view, C.uint32_t(node), &count), "View.Attributes(%d)", node); err != nil {
+		if err := statusError(C.ckview_attributes(view, C.uint32_t(node), &ptr, &count), "View.Attributes(%d)", node); err != nil {
 			return err
 		}
-		attributes = make([]Attribute, 0, int(count))
-		for i := C.size_t(0); i < count; i++ {
-			var a C.ckview_attribute
-			if err := statusError(C.ckview_view_attribute(view, C.uint32_t(node), i, &a), "View.Attributes(%d): attribute %d", node, i); err != nil {
-				return err
-			}
-			attributes = append(attributes, Attribute{
+		attributes = make([]Attribute, int(count))
+		for i, a := range borrowed(ptr, count) {
+			attributes[i] = Attribute{
 				Name:          goString(a.name),
 				FullName:      goString(a.full_name),
 				CheckpointKey: goString(a.checkpoint_key),
-			})
+			}
 		}
 		return nil
 	})
@@ -288,21 +292,18 @@ func (v *View) Attributes(node uint32) ([]Attribute, error) {
 func (v *View) SlotVariables(node uint32) ([]SlotVariable, error) {
 	var slots []SlotVariable
 	err := v.use(func(view *C.ckview_view) error {
+		var ptr *C.ckview_slot_variable
 		var count C.size_t
-		if err := statusError(C.ckview_view_slot_variable_count(view, C.uint32_t(node), &count), "View.SlotVariables(%d)", node); err != nil {
+		if err := statusError(C.ckview_slot_variables(view, C.uint32_t(node), &ptr, &count), "View.SlotVariables(%d)", node); err != nil {
 			return err
 		}
-		slots = make([]SlotVariable, 0, int(count))
-		for i := C.size_t(0); i < count; i++ {
-			var s C.ckview_slot_variable
-			if err := statusError(C.ckview_view_slot_variable(view, C.uint32_t(node), i, &s), "View.SlotVariables(%d): slot %d", node, i); err != nil {
-				return err
-			}
-			slots = append(slots, SlotVariable{
+		slots = make([]SlotVariable, int(count))
+		for i, s := range borrowed(ptr, count) {
+			slots[i] = SlotVariable{
 				OriginalVariableNodeID: uint32(s.original_variable_node_id),
 				SlotName:               goString(s.slot_name),
 				SlotVariableNodeID:     uint32(s.slot_variable_node_id),
-			})
+			}
 		}
 		return nil
 	})
@@ -317,21 +318,18 @@ func (v *View) SlotVariables(node uint32) ([]SlotVariable, error) {
 func (v *View) VariableSlots(node uint32) ([]VariableSlot, error) {
 	var slots []VariableSlot
 	err := v.use(func(view *C.ckview_view) error {
+		var ptr *C.ckview_variable_slot
 		var count C.size_t
-		if err := statusError(C.ckview_view_variable_slot_count(view, C.uint32_t(node), &count), "View.VariableSlots(%d)", node); err != nil {
+		if err := statusError(C.ckview_variable_slots(view, C.uint32_t(node), &ptr, &count), "View.VariableSlots(%d)", node); err != nil {
 			return err
 		}
-		slots = make([]VariableSlot, 0, int(count))
-		for i := C.size_t(0); i < count; i++ {
-			var s C.ckview_variable_slot
-			if err := statusError(C.ckview_view_variable_slot(view, C.uint32_t(node), i, &s), "View.VariableSlots(%d): slot %d", node, i); err != nil {
-				return err
-			}
-			slots = append(slots, VariableSlot{
+		slots = make([]VariableSlot, int(count))
+		for i, s := range borrowed(ptr, count) {
+			slots[i] = VariableSlot{
 				SlotName:        goString(s.slot_name),
 				OptimizerNodeID: uint32(s.optimizer_node_id),
 				SlotNodeID:      uint32(s.slot_node_id),
-			})
+			}
 		}
 		return nil
 	})
@@ -346,7 +344,7 @@ func (v *View) RegisteredSaver(node uint32) (saver RegisteredSaver, ok bool, err
 	err = v.use(func(view *C.ckview_view) error {
 		var present C.bool
 		var s C.ckview_registered_saver
-		if err := statusError(C.ckview_view_registered_saver(view, C.uint32_t(node), &present, &s), "View.RegisteredSaver(%d)", node); err != nil {
+		if err := statusError(C.ckview_saver(view, C.uint32_t(node), &present, &s), "View.RegisteredSaver(%d)", node); err != nil {
 			return err
 		}
 		if ok = bool(present); ok {
@@ -361,7 +359,7 @@ func (v *View) RegisteredSaver(node uint32) (saver RegisteredSaver, ok bool, err
 func (v *View) HasCheckpointValues(node uint32) (OptionalBool, error) {
 	var value C.ckview_optional_bool
 	err := v.use(func(view *C.ckview_view) error {
-		return statusError(C.ckview_view_has_checkpoint_values(view, C.uint32_t(node), &value), "View.HasCheckpointValues(%d)", node)
+		return statusError(C.ckview_has_checkpoint_values(view, C.uint32_t(node), &value), "View.HasCheckpointValues(%d)", node)
 	})
 	if err != nil {
 		return Unset, err
