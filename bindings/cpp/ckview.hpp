@@ -169,6 +169,13 @@ inline std::size_t to_size(uint64_t value, const char *what) {
   return static_cast<std::size_t>(value);
 }
 
+/// A C array the library lends as a pointer and a count; for count 0 the pointer must not be
+/// read (or offset), so the Span is empty and holds none.
+template <class T>
+inline Span<const T> borrowed(const T *items, std::size_t count) noexcept {
+  return count == 0 ? Span<const T>() : Span<const T>(items, count);
+}
+
 inline uint32_t read_flags(bool verify) noexcept {
   return verify ? 0u : static_cast<uint32_t>(CKVIEW_READ_SKIP_CHECKSUMS);
 }
@@ -623,15 +630,14 @@ int32_t children_trampoline(void *userdata, uint64_t object, ckview_child_sink *
 // The view
 
 /// The children of one checkpoint node, in the order of TensorFlow's `children(node)` dict: a
-/// lightweight range of Child whose names are borrowed from the View.
+/// lightweight range of Child over the array ckview_children lends, borrowed from the View (its
+/// names too). Copying it copies a pointer and a count.
 class Children {
  private:
   struct Access {
-    const ckview_view *view = nullptr;
-    uint32_t node = 0;
-    Child operator()(std::size_t index) const {
-      ckview_child child{{"", 0}, 0};
-      detail::check(ckview_view_child(view, node, index, &child), "ckview_view_child");
+    const ckview_child *children = nullptr;
+    Child operator()(std::size_t index) const noexcept {
+      const ckview_child &child = children[index];
       return Child{detail::view_of(child.name), child.node_id};
     }
   };
@@ -640,19 +646,29 @@ class Children {
   using iterator = detail::IndexIterator<Access, Child>;
   using value_type = Child;
 
+  Children() noexcept = default;
+
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   /// Checked: Error(CKVIEW_INDEX_OUT_OF_RANGE) past the end.
-  [[nodiscard]] Child operator[](std::size_t index) const { return access_(index); }
-  [[nodiscard]] iterator begin() const { return iterator(access_, 0); }
-  [[nodiscard]] iterator end() const { return iterator(access_, count_); }
+  [[nodiscard]] Child operator[](std::size_t index) const {
+    if (index >= count_)
+      throw Error(CKVIEW_INDEX_OUT_OF_RANGE, "ckview::Children: index " + std::to_string(index) +
+                                                 " is not below the child count " + std::to_string(count_));
+    return access_(index);
+  }
+  /// Unchecked iteration, like a container's; iterators stay valid while the View lives.
+  [[nodiscard]] iterator begin() const noexcept { return iterator(access_, 0); }
+  [[nodiscard]] iterator end() const noexcept { return iterator(access_, count_); }
 
  private:
   friend class View;
-  Children(const ckview_view *view, uint32_t node, std::size_t count) noexcept : access_{view, node}, count_(count) {}
+  // For count 0 the C pointer must not be read, so it is not kept.
+  Children(const ckview_child *children, std::size_t count) noexcept
+      : access_{count == 0 ? nullptr : children}, count_(count) {}
 
   Access access_;
-  std::size_t count_;
+  std::size_t count_ = 0;
 };
 
 /// An open checkpoint and its object graph (ckview_open), owning its handle. Move-only.
@@ -676,28 +692,30 @@ class View {
 
   [[nodiscard]] const ckview_view *get() const noexcept { return view_.get(); }
   [[nodiscard]] explicit operator bool() const noexcept { return view_ != nullptr; }
-  /// Gives up ownership; the caller frees the handle with ckview_view_free.
+  /// Gives up ownership; the caller frees the handle with ckview_close.
   [[nodiscard]] ckview_view *release() noexcept { return view_.release(); }
 
   /// The number of nodes; ids run from 0 (the root) to node_count() - 1.
   [[nodiscard]] std::size_t node_count() const {
     std::size_t count = 0;
-    detail::check(ckview_view_node_count(get(), &count), "ckview_view_node_count");
+    detail::check(ckview_node_count(get(), &count), "ckview_node_count");
     return count;
   }
 
-  /// `CheckpointView.children(node)`: `for (auto [name, id] : view.children(0))`.
+  /// `CheckpointView.children(node)`: `for (auto [name, id] : view.children(0))`. One C call;
+  /// the range is borrowed from the View.
   [[nodiscard]] Children children(uint32_t node) const {
+    const ckview_child *children = nullptr;
     std::size_t count = 0;
-    detail::check(ckview_view_child_count(get(), node, &count), "ckview_view_child_count");
-    return Children(get(), node, count);
+    detail::check(ckview_children(get(), node, &children, &count), "ckview_children");
+    return Children(children, count);
   }
 
   /// `CheckpointView.descendants()`: node 0 and every node reachable from it, breadth first.
   [[nodiscard]] Span<const uint32_t> descendants() const {
     const uint32_t *ids = nullptr;
     std::size_t count = 0;
-    detail::check(ckview_view_descendants(get(), &ids, &count), "ckview_view_descendants");
+    detail::check(ckview_descendants(get(), &ids, &count), "ckview_descendants");
     return Span<const uint32_t>(ids, count);
   }
 
@@ -705,10 +723,10 @@ class View {
   /// for a node the root does not reach.
   [[nodiscard]] std::string path(uint32_t node) const {
     std::size_t length = 0;
-    Status status = ckview_view_path(get(), node, nullptr, 0, &length);
-    if (status != CKVIEW_BUFFER_TOO_SMALL) detail::check(status, "ckview_view_path");
+    Status status = ckview_path(get(), node, nullptr, 0, &length);
+    if (status != CKVIEW_BUFFER_TOO_SMALL) detail::check(status, "ckview_path");
     std::string text(length + 1, '\0');
-    detail::check(ckview_view_path(get(), node, text.data(), text.size(), &length), "ckview_view_path");
+    detail::check(ckview_path(get(), node, text.data(), text.size(), &length), "ckview_path");
     text.resize(length);
     return text;
   }
@@ -722,46 +740,40 @@ class View {
     return all;
   }
 
-  /// The node's serialized tensors, in stored order.
+  /// The node's serialized tensors, in stored order (string_views borrowed from the View).
   [[nodiscard]] std::vector<Attribute> attributes(uint32_t node) const {
+    const ckview_attribute *items = nullptr;
     std::size_t count = 0;
-    detail::check(ckview_view_attribute_count(get(), node, &count), "ckview_view_attribute_count");
+    detail::check(ckview_attributes(get(), node, &items, &count), "ckview_attributes");
     std::vector<Attribute> all;
     all.reserve(count);
-    for (std::size_t i = 0; i < count; i++) {
-      ckview_attribute a{{"", 0}, {"", 0}, {"", 0}};
-      detail::check(ckview_view_attribute(get(), node, i, &a), "ckview_view_attribute");
+    for (const ckview_attribute &a : detail::borrowed(items, count))
       all.push_back(
           Attribute{detail::view_of(a.name), detail::view_of(a.full_name), detail::view_of(a.checkpoint_key)});
-    }
     return all;
   }
 
   /// The optimizer slot variables recorded on `node` (an optimizer node).
   [[nodiscard]] std::vector<SlotVariable> slot_variables(uint32_t node) const {
+    const ckview_slot_variable *items = nullptr;
     std::size_t count = 0;
-    detail::check(ckview_view_slot_variable_count(get(), node, &count), "ckview_view_slot_variable_count");
+    detail::check(ckview_slot_variables(get(), node, &items, &count), "ckview_slot_variables");
     std::vector<SlotVariable> all;
     all.reserve(count);
-    for (std::size_t i = 0; i < count; i++) {
-      ckview_slot_variable s{0, {"", 0}, 0};
-      detail::check(ckview_view_slot_variable(get(), node, i, &s), "ckview_view_slot_variable");
+    for (const ckview_slot_variable &s : detail::borrowed(items, count))
       all.push_back(SlotVariable{s.original_variable_node_id, detail::view_of(s.slot_name), s.slot_variable_node_id});
-    }
     return all;
   }
 
   /// The optimizer slots of the variable `node` (legacy Keras optimizers).
   [[nodiscard]] std::vector<VariableSlot> variable_slots(uint32_t node) const {
+    const ckview_variable_slot *items = nullptr;
     std::size_t count = 0;
-    detail::check(ckview_view_variable_slot_count(get(), node, &count), "ckview_view_variable_slot_count");
+    detail::check(ckview_variable_slots(get(), node, &items, &count), "ckview_variable_slots");
     std::vector<VariableSlot> all;
     all.reserve(count);
-    for (std::size_t i = 0; i < count; i++) {
-      ckview_variable_slot s{{"", 0}, 0, 0};
-      detail::check(ckview_view_variable_slot(get(), node, i, &s), "ckview_view_variable_slot");
+    for (const ckview_variable_slot &s : detail::borrowed(items, count))
       all.push_back(VariableSlot{detail::view_of(s.slot_name), s.optimizer_node_id, s.slot_node_id});
-    }
     return all;
   }
 
@@ -769,7 +781,7 @@ class View {
   [[nodiscard]] std::optional<RegisteredSaver> registered_saver(uint32_t node) const {
     bool present = false;
     ckview_registered_saver saver{{"", 0}, {"", 0}};
-    detail::check(ckview_view_registered_saver(get(), node, &present, &saver), "ckview_view_registered_saver");
+    detail::check(ckview_saver(get(), node, &present, &saver), "ckview_saver");
     if (!present) return std::nullopt;
     return RegisteredSaver{detail::view_of(saver.name), detail::view_of(saver.object_name)};
   }
@@ -777,7 +789,7 @@ class View {
   /// The node's `has_checkpoint_values` flag; nullopt when the writer left it unset.
   [[nodiscard]] std::optional<bool> has_checkpoint_values(uint32_t node) const {
     ckview_optional_bool value = CKVIEW_UNSET;
-    detail::check(ckview_view_has_checkpoint_values(get(), node, &value), "ckview_view_has_checkpoint_values");
+    detail::check(ckview_has_checkpoint_values(get(), node, &value), "ckview_has_checkpoint_values");
     if (value == CKVIEW_UNSET) return std::nullopt;
     return value == CKVIEW_TRUE;
   }
@@ -785,7 +797,7 @@ class View {
   /// The reader of the view's bundle, borrowed: valid while this View lives.
   [[nodiscard]] ReaderRef reader() const {
     const ckview_reader *reader = nullptr;
-    detail::check(ckview_view_reader(get(), &reader), "ckview_view_reader");
+    detail::check(ckview_reader_of_view(get(), &reader), "ckview_reader_of_view");
     return ReaderRef(reader);
   }
 
@@ -795,23 +807,23 @@ class View {
   /// at most once per object; whatever it throws is rethrown from here, unchanged.
   template <class F>
   [[nodiscard]] Comparison match(uint64_t root, F &&children) const {
-    return compare_live(root, children, &ckview_view_match, "ckview_view_match");
+    return compare_live(root, children, &ckview_match, "ckview_match");
   }
 
   /// `CheckpointView.diff(root)`: the match, plus the checkpoint nodes and live objects that
   /// have no counterpart (Comparison::only_in_checkpoint, only_in_live).
   template <class F>
   [[nodiscard]] Comparison diff(uint64_t root, F &&children) const {
-    return compare_live(root, children, &ckview_view_diff, "ckview_view_diff");
+    return compare_live(root, children, &ckview_diff, "ckview_diff");
   }
 
   /// match() on a live graph given as edges; an object's children are its edges in order.
   [[nodiscard]] Comparison match_edges(uint64_t root, const std::vector<Edge> &edges) const {
-    return compare_edges(root, edges, &ckview_view_match_edges, "ckview_view_match_edges");
+    return compare_edges(root, edges, &ckview_match_edges, "ckview_match_edges");
   }
   /// diff() on a live graph given as edges.
   [[nodiscard]] Comparison diff_edges(uint64_t root, const std::vector<Edge> &edges) const {
-    return compare_edges(root, edges, &ckview_view_diff_edges, "ckview_view_diff_edges");
+    return compare_edges(root, edges, &ckview_diff_edges, "ckview_diff_edges");
   }
 
   /// Diffs this checkpoint's structure against `other`'s, whose node ids play the live objects:
@@ -819,8 +831,8 @@ class View {
   [[nodiscard]] Comparison diff(const View &other) const {
     ckview_comparison *comparison = nullptr;
     ckview_error *error = nullptr;
-    const Status status = ckview_view_diff_view(get(), other.get(), &comparison, &error);
-    detail::check(status, error, "ckview_view_diff_view");
+    const Status status = ckview_diff_view(get(), other.get(), &comparison, &error);
+    detail::check(status, error, "ckview_diff_view");
     return Comparison(comparison);
   }
 
@@ -858,7 +870,7 @@ class View {
     return Comparison(comparison);
   }
 
-  std::unique_ptr<ckview_view, detail::Deleter<ckview_view, ckview_view_free>> view_;
+  std::unique_ptr<ckview_view, detail::Deleter<ckview_view, ckview_close>> view_;
 };
 
 }  // namespace ckview

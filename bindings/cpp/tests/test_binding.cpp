@@ -95,13 +95,17 @@ static void test_graph_errors() {
   const ckview::View view = ckview::View::open(fixture("doc_children/tf_ckpts-1"));
   CHECK(view.node_count() == 13);
   // Functions without error_out: the message names the C function and the status.
-  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_view_child_count", (void)view.children(13));
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_children", (void)view.children(13));
   CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "CKVIEW_NODE_OUT_OF_RANGE", (void)view.path(0xffffffffu));
-  CHECK_THROWS(CKVIEW_INDEX_OUT_OF_RANGE, "ckview_view_child", (void)view.children(0)[6]);
-  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "", (void)view.attributes(99));
-  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "", (void)view.has_checkpoint_values(99));
+  CHECK_THROWS(CKVIEW_INDEX_OUT_OF_RANGE, "ckview::Children", (void)view.children(0)[6]);
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_attributes", (void)view.attributes(99));
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_slot_variables", (void)view.slot_variables(13));
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_variable_slots", (void)view.variable_slots(13));
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_has_checkpoint_values", (void)view.has_checkpoint_values(99));
+  CHECK_THROWS(CKVIEW_NODE_OUT_OF_RANGE, "ckview_saver", (void)view.registered_saver(99));
   CHECK(view.path(1) == "root.a_var");
-  CHECK(view.children(1).empty());
+  CHECK(view.children(1).empty() && view.children(1).begin() == view.children(1).end());
+  CHECK(view.slot_variables(1).empty() && view.variable_slots(1).empty() && view.attributes(0).empty());
   CHECK(view.attributes(1).size() == 1 && view.attributes(1)[0].checkpoint_key == "a_var/.ATTRIBUTES/VARIABLE_VALUE");
   CHECK(!view.registered_saver(0).has_value());
   // Span::at is checked, operator[] is not.
@@ -267,8 +271,11 @@ static void test_move_semantics() {
   ckview::View first = ckview::View::open(fixture("doc_children/tf_ckpts-1"));
   const ckview::Span<const uint32_t> ids = first.descendants();
   const std::string_view name = first.children(0)[0].name;
+  const ckview::Children kids = first.children(0);
   ckview::View second = std::move(first);
   CHECK(!first && second);
+  CHECK(kids.size() == 6 && kids[3].name == "leaf" && kids[3].node_id == 4);  // the borrowed array too
+  CHECK(ckview::Children().empty() && ckview::Children().begin() == ckview::Children().end());
   CHECK(ids.size() == 13 && ids[5] == 5 && name == "a_var");  // borrowed data follows the handle
   CHECK_THROWS(CKVIEW_INVALID_ARGUMENT, "", (void)first.node_count());
   CHECK_THROWS(CKVIEW_INVALID_ARGUMENT, "", (void)first.children(0));
