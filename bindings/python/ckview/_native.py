@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import struct
 from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
@@ -45,12 +46,29 @@ class Child(ctypes.Structure):
     _fields_ = [("name", Str), ("node_id", c_uint32)]
 
 
+def _child_format():
+    """One ckview_child as `struct` unpacks it, (name ptr, name len, node id) and the padding,
+    or None if ctypes lays the structure out otherwise (then children() reads the fields)."""
+    fields = "@PNI"
+    if (Child.name.offset, Str.len.offset, Child.node_id.offset) != (0, struct.calcsize("@P"), struct.calcsize("@PN")):
+        return None
+    padding = ctypes.sizeof(Child) - struct.calcsize(fields)
+    return struct.Struct(fields + "x" * padding) if padding >= 0 else None
+
+
+CHILD_STRUCT = _child_format()
+
+
 class Attribute(ctypes.Structure):
     _fields_ = [("name", Str), ("full_name", Str), ("checkpoint_key", Str)]
 
 
 class SlotVariable(ctypes.Structure):
     _fields_ = [("original_variable_node_id", c_uint32), ("slot_name", Str), ("slot_variable_node_id", c_uint32)]
+
+
+class VariableSlot(ctypes.Structure):
+    _fields_ = [("slot_name", Str), ("optimizer_node_id", c_uint32), ("slot_node_id", c_uint32)]
 
 
 class RegisteredSaver(ctypes.Structure):
@@ -89,19 +107,17 @@ _SIGNATURES = {
     "ckview_error_message": ([c_void_p], c_char_p),
     "ckview_error_free": ([c_void_p], None),
     "ckview_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
-    "ckview_view_free": ([c_void_p], None),
-    "ckview_view_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
-    "ckview_view_child_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
-    "ckview_view_child": ([c_void_p, c_uint32, c_size_t, POINTER(Child)], c_int),
-    "ckview_view_descendants": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
-    "ckview_view_path": ([c_void_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
-    "ckview_view_attribute_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
-    "ckview_view_attribute": ([c_void_p, c_uint32, c_size_t, POINTER(Attribute)], c_int),
-    "ckview_view_slot_variable_count": ([c_void_p, c_uint32, POINTER(c_size_t)], c_int),
-    "ckview_view_slot_variable": ([c_void_p, c_uint32, c_size_t, POINTER(SlotVariable)], c_int),
+    "ckview_close": ([c_void_p], None),
+    "ckview_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
+    "ckview_children": ([c_void_p, c_uint32, POINTER(POINTER(Child)), POINTER(c_size_t)], c_int),
+    "ckview_descendants": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
+    "ckview_path": ([c_void_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
+    "ckview_attributes": ([c_void_p, c_uint32, POINTER(POINTER(Attribute)), POINTER(c_size_t)], c_int),
+    "ckview_slot_variables": ([c_void_p, c_uint32, POINTER(POINTER(SlotVariable)), POINTER(c_size_t)], c_int),
+    "ckview_variable_slots": ([c_void_p, c_uint32, POINTER(POINTER(VariableSlot)), POINTER(c_size_t)], c_int),
     "ckview_child_sink_add": ([c_void_p, c_char_p, c_size_t, c_uint64], c_int),
-    "ckview_view_match": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
-    "ckview_view_diff": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_match": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_diff": ([c_void_p, c_uint64, CHILDREN_CALLBACK, c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_comparison_matched": ([c_void_p, POINTER(POINTER(MatchedPair)), POINTER(c_size_t)], c_int),
     "ckview_comparison_only_in_checkpoint": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
     "ckview_comparison_only_in_live": ([c_void_p, POINTER(POINTER(c_uint64)), POINTER(c_size_t)], c_int),
@@ -109,7 +125,7 @@ _SIGNATURES = {
     "ckview_comparison_free": ([c_void_p], None),
     "ckview_reader_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_free": ([c_void_p], None),
-    "ckview_view_reader": ([c_void_p, POINTER(c_void_p)], c_int),
+    "ckview_reader_of_view": ([c_void_p, POINTER(c_void_p)], c_int),
     "ckview_reader_find": ([c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_list": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_tensor_list_count": ([c_void_p, POINTER(c_size_t)], c_int),

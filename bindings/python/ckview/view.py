@@ -2,7 +2,7 @@
 
 import ctypes
 import os
-from ctypes import byref, c_size_t, c_uint32, c_void_p
+from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
 
 from . import _native
 from ._native import lib
@@ -22,6 +22,39 @@ def _tensorflow_children():
     return tf.train.TrackableView.children, tf.__internal__.tracking.Trackable
 
 
+_CHILD_STRUCT = _native.CHILD_STRUCT
+_CHILD_POINTER = ctypes.POINTER(_native.Child)
+
+
+def _borrowed_array(function, view, node, structure):
+    """`(pointer, count)` of the array `function(view, node, &array, &count)` borrows from the
+    view: valid until the view is closed; the pointer must not be read when count is 0."""
+    items, count = ctypes.POINTER(structure)(), c_size_t()
+    raise_for(function(view, node, byref(items), byref(count)))
+    return items, count.value
+
+
+class _PathBuffer:
+    """A buffer reused across `ckview_path` calls, grown when a path does not fit: one call per
+    path instead of a length query and a copy."""
+
+    def __init__(self, size=256):
+        self._buffer = ctypes.create_string_buffer(size)
+        self._length = c_size_t()
+
+    def path(self, view, node):
+        """The path of `node`, or None when it is unreachable."""
+        while True:
+            status = lib.ckview_path(view, node, self._buffer, len(self._buffer), byref(self._length))
+            if status == _native.OK:
+                return string_at(self._buffer, self._length.value).decode("utf-8")
+            if status == _native.NODE_UNREACHABLE:
+                return None
+            if status != _native.BUFFER_TOO_SMALL:
+                raise_for(status)
+            self._buffer = ctypes.create_string_buffer(self._length.value + 1)
+
+
 class CheckpointView(Managed):
     """The object graph of a TF2 checkpoint, as `tf.train.CheckpointView(save_path)` gives it.
 
@@ -36,11 +69,11 @@ class CheckpointView(Managed):
         status = lib.ckview_open(os.fsencode(save_path), byref(self._handle), byref(error))
         raise_for(status, error)
         count = c_size_t()
-        lib.ckview_view_node_count(self._handle, byref(count))
+        raise_for(lib.ckview_node_count(self._handle, byref(count)))
         self._num_nodes = count.value
 
     def _free(self, handle):
-        lib.ckview_view_free(handle)
+        lib.ckview_close(handle)
 
     def _node(self, node_id):
         """A node id as TensorFlow indexes its node list (negative ids count from the end)."""
@@ -59,58 +92,51 @@ class CheckpointView(Managed):
     def children(self, node_id):
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
         view, node = self._live(), self._node(node_id)
-        count = c_size_t()
-        lib.ckview_view_child_count(view, node, byref(count))
-        result = {}
-        child = _native.Child()
-        for index in range(count.value):
-            lib.ckview_view_child(view, node, index, byref(child))
-            result[child.name.text()] = child.node_id
-        return result
+        children, count = _CHILD_POINTER(), c_size_t()  # the hot path: _borrowed_array inlined
+        status = lib.ckview_children(view, node, byref(children), byref(count))
+        if status:
+            raise_for(status)
+        count = count.value
+        if not count:
+            return {}
+        if _CHILD_STRUCT is None:
+            return {child.name.text(): child.node_id for child in children[:count]}
+        # One copy of the whole array, unpacked to (name ptr, name len, node id) tuples: far
+        # cheaper than a ctypes structure per child.
+        raw = string_at(children, count * _CHILD_STRUCT.size)
+        return {string_at(ptr, length).decode("utf-8"): child for ptr, length, child in _CHILD_STRUCT.iter_unpack(raw)}
 
     def descendants(self):
         """Node 0 and every node reachable from it, breadth first."""
         ids = ctypes.POINTER(c_uint32)()
         count = c_size_t()
-        lib.ckview_view_descendants(self._live(), byref(ids), byref(count))
+        raise_for(lib.ckview_descendants(self._live(), byref(ids), byref(count)))
         return ids[: count.value]
 
     def path(self, node_id):
         """The dotted path of a node (`root.leaf.a_var`), or None when it is unreachable."""
-        view, node = self._live(), self._node(node_id)
-        length = c_size_t()
-        status = lib.ckview_view_path(view, node, None, 0, byref(length))
-        if status == _native.NODE_UNREACHABLE:
-            return None
-        buffer = ctypes.create_string_buffer(length.value + 1)
-        raise_for(lib.ckview_view_path(view, node, buffer, len(buffer), byref(length)))
-        return buffer.raw[: length.value].decode("utf-8")
+        return _PathBuffer().path(self._live(), self._node(node_id))
 
     def _descendants_with_paths(self):
         """`{node_id: path}` in `descendants()` order, as TensorFlow's private method gives it."""
-        return {node: self.path(node) for node in self.descendants()}
+        view, paths = self._live(), _PathBuffer()  # one buffer for every path
+        return {node: paths.path(view, node) for node in self.descendants()}
 
     def attributes(self, node_id):
         """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
-        return self._records(node_id, "attribute", _native.Attribute, lambda a: {
+        return self._records(node_id, lib.ckview_attributes, _native.Attribute, lambda a: {
             "name": a.name.text(), "full_name": a.full_name.text(), "checkpoint_key": a.checkpoint_key.text()})
 
     def slot_variables(self, node_id):
         """The optimizer slot variables recorded on the node (legacy Keras optimizers)."""
-        return self._records(node_id, "slot_variable", _native.SlotVariable, lambda s: {
+        return self._records(node_id, lib.ckview_slot_variables, _native.SlotVariable, lambda s: {
             "original_variable_node_id": s.original_variable_node_id, "slot_name": s.slot_name.text(),
             "slot_variable_node_id": s.slot_variable_node_id})
 
-    def _records(self, node_id, kind, structure, convert):
-        view, node = self._live(), self._node(node_id)
-        count = c_size_t()
-        getattr(lib, f"ckview_view_{kind}_count")(view, node, byref(count))
-        record = structure()
-        items = []
-        for index in range(count.value):
-            getattr(lib, f"ckview_view_{kind}")(view, node, index, byref(record))
-            items.append(convert(record))
-        return items
+    def _records(self, node_id, function, structure, convert):
+        """The node's array from one call of `function`, each record converted."""
+        records, count = _borrowed_array(function, self._live(), self._node(node_id), structure)
+        return [convert(record) for record in records[:count]]
 
     # Tensors -------------------------------------------------------------------------------
 
@@ -119,7 +145,7 @@ class CheckpointView(Managed):
         from .reader import CheckpointReader
 
         handle = c_void_p()
-        raise_for(lib.ckview_view_reader(self._live(), byref(handle)))
+        raise_for(lib.ckview_reader_of_view(self._live(), byref(handle)))
         return CheckpointReader(_borrowed=handle, _owner=self)
 
     def tensor(self, node_id, attribute="VARIABLE_VALUE"):
@@ -179,7 +205,7 @@ class CheckpointView(Managed):
 
         callback = _native.CHILDREN_CALLBACK(list_children)
         comparison, error = c_void_p(), c_void_p()
-        run = lib.ckview_view_diff if diff else lib.ckview_view_match
+        run = lib.ckview_diff if diff else lib.ckview_match
         status = run(self._live(), 0, callback, None, byref(comparison), byref(error))
         if raised:
             if error.value:
