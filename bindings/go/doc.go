@@ -29,6 +29,23 @@
 // crosses C) and comes back as a *PanicError. MatchEdges and DiffEdges take the live graph as
 // edges between integer ids instead.
 //
+// # Options and storage
+//
+// OpenWith and OpenReaderWith take Options. By default files are read with positioned reads
+// and never mapped, so a failing or shrinking file gives ErrIOError instead of a SIGBUS;
+// Options{MMap: true} maps the data shards so that Reader.Borrow can lend tensor bytes without
+// a copy (without MMap, Borrow fails with ErrUnsupported; ReadBytes and the typed reads work
+// either way). Options{Storage: s} reads the checkpoint's files through s instead of the local
+// filesystem: FSStorage adapts an fs.FS whose files implement io.ReaderAt (os.DirFS, embed.FS),
+// and any type with Open(name) (File, error), where a File is an io.ReaderAt and io.Closer with
+// a Size, plugs in (files in memory, a cloud SDK's ranged reads). Its methods may be called from
+// every goroutine using the View or Reader at once; the View or Reader keeps the Storage until
+// it is closed, and ckview closes every file it opened. An error of the Storage comes back from
+// the call that met it as an *Error of StatusIOError (or StatusNotFound when no form of the
+// path could be opened) whose Err is the Storage's own error, so errors.Is and errors.As reach
+// it. A panic in a Storage or File method is recovered (it never crosses C) and comes back the
+// same way, as a *PanicError in Err; it is not re-raised.
+//
 // # Building
 //
 // Inside the ckview repository nothing needs configuring: build the library with

@@ -55,15 +55,29 @@ type Error struct {
 	Message string
 	// CallbackCode is the nonzero value a children callback returned, for StatusCallbackFailed.
 	// The Go functions of this package never let such an error escape when they know its cause:
-	// they return the children function's own error instead.
+	// they return the children function's own error instead. For StatusIOError it is the code
+	// the Go binding gave the failing Storage callback (Err holds that callback's error).
 	CallbackCode int32
+	// Err is the error of the Storage (Options.Storage) whose failure this is: what its Open,
+	// File.Size or File.ReadAt returned, or a *PanicError when it panicked. nil otherwise.
+	// Unwrap returns it, so errors.Is and errors.As see through to the Storage's own errors.
+	Err error
 }
 
 func (e *Error) Error() string {
-	if e.Message == "" {
-		return "ckview: " + e.Status.String()
+	text := "ckview: " + e.Status.String()
+	if e.Message != "" {
+		text += ": " + e.Message
 	}
-	return "ckview: " + e.Status.String() + ": " + e.Message
+	if e.Err != nil {
+		text += ": " + e.Err.Error()
+	}
+	return text
+}
+
+// Unwrap returns Err: the Storage's error behind an I/O error, or nil.
+func (e *Error) Unwrap() error {
+	return e.Err
 }
 
 // Is reports whether target is an *Error with the same Status and either no Message (the Err*
@@ -117,17 +131,25 @@ func StatusOf(err error) Status {
 	return StatusInternalError
 }
 
-// PanicError is what Match and Diff return when the children function panicked: the panic is
-// recovered before it can cross the C library, which is then told to stop.
+// PanicError is what Match and Diff return when the children function panicked, and the Err of
+// the *Error a call returns when a method of its Storage or File panicked: the panic is
+// recovered before it can cross the C library, which is then told the call failed.
 type PanicError struct {
 	// Value is the value given to panic.
 	Value any
 	// Stack is the goroutine's stack where the panic was recovered.
 	Stack []byte
+	// Callback is what panicked: "" for the children function, else "Storage.Open",
+	// "File.Size" or "File.ReadAt".
+	Callback string
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("ckview: the children function panicked: %v", e.Value)
+	what := e.Callback
+	if what == "" {
+		what = "the children function"
+	}
+	return fmt.Sprintf("ckview: %s panicked: %v", what, e.Value)
 }
 
 // Unwrap returns the panic value when it is an error, so that errors.Is and errors.As see it.

@@ -3,6 +3,7 @@ package ckview_test
 import (
 	"fmt"
 	"log"
+	"os"
 	"strings"
 
 	ckview "github.com/ckview/ckview/bindings/go"
@@ -94,4 +95,41 @@ func ExampleReader_ReadFloat32() {
 	fmt.Println(info.DType, info.Shape, values)
 	// Output:
 	// float32 [2 3] [1.5 -2.25 0 3.4028235e+38 -1.1754944e-38 1e-45]
+}
+
+// A checkpoint read through an fs.FS instead of local paths: here os.DirFS, but any fs.FS whose
+// files implement io.ReaderAt, or any ckview.Storage (files in memory, ranged reads of a cloud
+// object store), does the same. The names ckview asks for are the save path's forms within it.
+func ExampleOpenWith() {
+	storage := ckview.FSStorage(os.DirFS("../../tests/fixtures"))
+	view, err := ckview.OpenWith("doc_children", ckview.Options{Storage: storage})
+	if err != nil {
+		log.Fatal(err) // a failure of the storage: errors.Is(err, fs.ErrPermission), ...
+	}
+	defer view.Close()
+	count, err := view.NodeCount()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(count, "nodes")
+	// Output:
+	// 13 nodes
+}
+
+// Memory-mapped shards let Borrow lend a tensor's stored bytes without a copy.
+func ExampleReader_Borrow() {
+	reader, err := ckview.OpenReaderWith("../../tests/fixtures/doc_children/tf_ckpts-1", ckview.Options{MMap: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reader.Close()
+	err = reader.Borrow("save_counter/.ATTRIBUTES/VARIABLE_VALUE", true, func(data []byte) error {
+		fmt.Println(len(data), "bytes") // valid only until this function returns
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 8 bytes
 }

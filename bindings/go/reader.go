@@ -1,13 +1,20 @@
 package ckview
 
-// #include <stdlib.h>
-// #include "ckview.h"
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include "ckview.h"
+
+// Defined in io.c: ckview_reader_open_with with flags and, unless session is 0, the Go storage
+// session.
+ckview_status ckview_go_reader_open(const char *path, uint32_t flags, uintptr_t session, ckview_reader **reader_out,
+                                    ckview_error **error_out);
+*/
 import "C"
 
 import (
 	"fmt"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -19,9 +26,11 @@ import (
 // unreachable one, late). A Reader from View.Reader borrows the view's: it keeps the View
 // reachable, works until the View is closed, and its Close only ends its own use.
 type Reader struct {
-	ref    *cref // an owned reader; nil when borrowed
-	view   *View // the view a borrowed reader belongs to
-	closed atomic.Bool
+	ref     *cref           // an owned reader; nil when borrowed
+	view    *View           // the view a borrowed reader belongs to
+	storage *storageSession // an owned reader's Options.Storage
+	mmap    bool            // an owned reader opened with Options.MMap
+	closed  atomic.Bool
 }
 
 // TensorInfo is one tensor's key and metadata.
@@ -58,18 +67,31 @@ type SliceExtent struct {
 // data shard) for reading tensors by key. Unlike Open it needs no object graph, so TF1
 // name-based checkpoints open too.
 func OpenReader(savePath string) (*Reader, error) {
-	if strings.IndexByte(savePath, 0) >= 0 {
-		return nil, &Error{Status: StatusInvalidArgument, Message: "the path contains a NUL byte"}
+	return OpenReaderWith(savePath, Options{})
+}
+
+// OpenReaderWith is OpenReader with options, as OpenWith is Open with options: MMap for
+// Borrow, or a Storage to read from. The Reader keeps the Storage until it is closed.
+func OpenReaderWith(savePath string, opts Options) (*Reader, error) {
+	cpath, flags, err := openArgs(savePath, opts)
+	if err != nil {
+		return nil, err
 	}
-	cpath := C.CString(savePath)
 	defer C.free(unsafe.Pointer(cpath))
+	var session *storageSession
+	if opts.Storage != nil {
+		session = newStorageSession(opts.Storage)
+	}
 	var reader *C.ckview_reader
 	var cerr *C.ckview_error
-	if status := C.ckview_reader_open(cpath, &reader, &cerr); status != C.CKVIEW_OK {
-		return nil, takeError(status, cerr, "ckview_reader_open failed")
+	if status := C.ckview_go_reader_open(cpath, flags, session.id(), &reader, &cerr); status != C.CKVIEW_OK {
+		err := session.attachOpen(takeError(status, cerr, "ckview_reader_open_with failed"))
+		session.close()
+		return nil, err
 	}
-	r := &Reader{ref: newCref(unsafe.Pointer(reader), func(p unsafe.Pointer) {
+	r := &Reader{storage: session, mmap: opts.MMap, ref: newCref(unsafe.Pointer(reader), func(p unsafe.Pointer) {
 		C.ckview_reader_free((*C.ckview_reader)(p))
+		session.close()
 	})}
 	runtime.SetFinalizer(r, (*Reader).Close)
 	return r, nil
@@ -112,7 +134,7 @@ func (r *Reader) use(body func(reader *C.ckview_reader) error) error {
 		return err
 	}
 	defer r.ref.release()
-	err = body((*C.ckview_reader)(ptr))
+	err = r.storage.attach(body((*C.ckview_reader)(ptr)))
 	runtime.KeepAlive(r)
 	return err
 }
@@ -266,34 +288,47 @@ func checkDType(t *C.ckview_tensor, key string, want DType) error {
 	return nil
 }
 
+// mapped says whether the reader's data shards are memory-mapped (Options.MMap), so that
+// ckview_tensor_borrow can lend their bytes.
+func (r *Reader) mapped() bool {
+	if r.view != nil {
+		return r.view.mmap
+	}
+	return r.mmap
+}
+
 // readValue reads the fixed-size tensor key into the memory alloc returns for its byte size.
-// When the stored bytes can be borrowed (an unsliced tensor in the host's byte order), they are
-// copied from the mapped file, whose bounds the library has checked: a corrupt index cannot make
-// this allocate more than the file holds. Otherwise the library converts them into the memory.
+// In a memory-mapped reader (Options.MMap), when the stored bytes can be borrowed (an unsliced
+// tensor in the host's byte order), they are copied from the mapped file, whose bounds the
+// library has checked: a corrupt index cannot make this allocate more than the file holds.
+// Otherwise the library reads and converts them into the memory.
 func (r *Reader) readValue(key string, want DType, verify bool, alloc func(size uint64) ([]byte, error)) error {
+	mapped := r.mapped()
 	return r.withTensor(key, func(t *C.ckview_tensor) error {
 		if want != DTInvalid {
 			if err := checkDType(t, key, want); err != nil {
 				return err
 			}
 		}
-		var data unsafe.Pointer
-		var length C.size_t
-		var cerr *C.ckview_error
-		switch status := C.ckview_tensor_borrow(t, &data, &length, readFlags(verify), &cerr); status {
-		case C.CKVIEW_OK:
-			dst, err := alloc(uint64(length))
-			if err != nil {
-				return err
+		if mapped {
+			var data unsafe.Pointer
+			var length C.size_t
+			var cerr *C.ckview_error
+			switch status := C.ckview_tensor_borrow(t, &data, &length, readFlags(verify), &cerr); status {
+			case C.CKVIEW_OK:
+				dst, err := alloc(uint64(length))
+				if err != nil {
+					return err
+				}
+				if length > 0 {
+					copy(dst, unsafe.Slice((*byte)(data), int(length)))
+				}
+				return nil
+			case C.CKVIEW_UNSUPPORTED:
+				C.ckview_error_free(cerr)
+			default:
+				return takeError(status, cerr, fmt.Sprintf("reading %q", key))
 			}
-			if length > 0 {
-				copy(dst, unsafe.Slice((*byte)(data), int(length)))
-			}
-			return nil
-		case C.CKVIEW_UNSUPPORTED:
-			C.ckview_error_free(cerr)
-		default:
-			return takeError(status, cerr, fmt.Sprintf("reading %q", key))
 		}
 		var size C.uint64_t
 		if err := statusError(C.ckview_tensor_size_bytes(t, &size), "ckview_tensor_size_bytes(%q)", key); err != nil {
@@ -304,6 +339,39 @@ func (r *Reader) readValue(key string, want DType, verify bool, alloc func(size 
 			return err
 		}
 		return readInto(t, key, dst, verify)
+	})
+}
+
+// Borrow lends body the stored bytes of the fixed-size tensor key without copying them: the
+// mapped file's bytes, in the host's byte order, crc32c-verified first unless verify is false.
+// data is valid only until body returns and is read-only: never write to it (that faults) and
+// never keep it or a slice of it. Close waits for body to return. Borrow returns body's error.
+//
+// Borrow needs a Reader of a checkpoint opened with Options{MMap: true} (View.Reader of such a
+// View, or OpenReaderWith): any other fails with ErrUnsupported, as do tensors that cannot be
+// lent as stored (partitioned ones, bundles of the other byte order), strings and variants.
+// ReadBytes, ReadInto and the typed reads work with or without MMap.
+func (r *Reader) Borrow(key string, verify bool, body func(data []byte) error) error {
+	if !r.mapped() {
+		if err := r.use(func(*C.ckview_reader) error { return nil }); err != nil {
+			return err // ErrClosed
+		}
+		return &Error{Status: StatusUnsupported, Message: fmt.Sprintf("Reader.Borrow(%q): lending tensor bytes needs memory maps: open with Options{MMap: true}, or read with ReadBytes", key)}
+	}
+	return r.withTensor(key, func(t *C.ckview_tensor) error {
+		var data unsafe.Pointer
+		var length C.size_t
+		var cerr *C.ckview_error
+		if status := C.ckview_tensor_borrow(t, &data, &length, readFlags(verify), &cerr); status != C.CKVIEW_OK {
+			return takeError(status, cerr, fmt.Sprintf("Reader.Borrow(%q)", key))
+		}
+		var bytes []byte
+		if length > 0 {
+			bytes = unsafe.Slice((*byte)(data), int(length))
+		} else {
+			bytes = []byte{}
+		}
+		return body(bytes)
 	})
 }
 
@@ -324,10 +392,11 @@ func readInto(t *C.ckview_tensor, key string, dst []byte, verify bool) error {
 // partitioned tensors assembled, every stored byte's crc32c verified. Strings and variants fail
 // with ErrUnsupportedDType (use ReadStrings).
 //
-// Where the library can lend the stored bytes (a tensor stored whole, in the host's byte
-// order), the result is sized by the bytes actually in the file. Otherwise (partitioned
-// tensors, bundles of the other byte order) it is sized by the index entry's shape, before the
-// data is looked at: for untrusted files, check TensorInfo.SizeBytes first or use ReadInto.
+// In a checkpoint opened with Options{MMap: true}, where the library can lend the stored bytes
+// (a tensor stored whole, in the host's byte order), the result is sized by the bytes actually
+// in the file. Otherwise (the default positioned reads, a Storage, partitioned tensors,
+// bundles of the other byte order) it is sized by the index entry's shape, before the data is
+// looked at: for untrusted files, check TensorInfo.SizeBytes first or use ReadInto.
 func (r *Reader) ReadBytes(key string) ([]byte, error) {
 	var out []byte
 	err := r.readValue(key, DTInvalid, true, func(size uint64) ([]byte, error) {

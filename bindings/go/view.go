@@ -1,7 +1,14 @@
 package ckview
 
-// #include <stdlib.h>
-// #include "ckview.h"
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include "ckview.h"
+
+// Defined in io.c: ckview_open_with with flags and, unless session is 0, the Go storage session.
+ckview_status ckview_go_open(const char *path, uint32_t flags, uintptr_t session, ckview_view **view_out,
+                             ckview_error **error_out);
+*/
 import "C"
 
 import (
@@ -19,9 +26,11 @@ func Version() string {
 //
 // A View is safe for concurrent use by any number of goroutines. Close it when done; a View
 // that becomes unreachable unclosed is closed by the garbage collector, but that may be late
-// (the view keeps its files mapped).
+// (the view keeps files open, and its Storage).
 type View struct {
-	ref *cref
+	ref     *cref
+	storage *storageSession // the Options.Storage it reads through; nil for local files
+	mmap    bool            // opened with Options.MMap
 }
 
 // Child is one entry of a node's children: the local name and the child's node id.
@@ -91,23 +100,56 @@ func (b OptionalBool) String() string {
 // Open opens the checkpoint savePath leads to and loads its object graph. savePath may be the
 // checkpoint prefix ("dir/ckpt-1"), a directory whose "checkpoint" file names the latest
 // checkpoint, the ".index" file, or a data shard. A TF1 name-based checkpoint fails with
-// ErrNameBasedCheckpoint (read its tensors with OpenReader).
+// ErrNameBasedCheckpoint (read its tensors with OpenReader). Files are read with positioned
+// reads, never mapped: a file that fails or shrinks gives ErrIOError, not a signal.
 func Open(savePath string) (*View, error) {
-	if strings.IndexByte(savePath, 0) >= 0 {
-		return nil, &Error{Status: StatusInvalidArgument, Message: "the path contains a NUL byte"}
+	return OpenWith(savePath, Options{})
+}
+
+// OpenWith is Open with options: MMap to memory-map the data shards (for Reader.Borrow), or a
+// Storage to read the checkpoint's files from instead of the local filesystem. An error of the
+// Storage comes back as an *Error of StatusIOError whose Err is the Storage's own error (so
+// errors.Is(err, fs.ErrNotExist) and errors.As work); a panic in it, as one whose Err is a
+// *PanicError. The View keeps the Storage until it is closed.
+func OpenWith(savePath string, opts Options) (*View, error) {
+	cpath, flags, err := openArgs(savePath, opts)
+	if err != nil {
+		return nil, err
 	}
-	cpath := C.CString(savePath)
 	defer C.free(unsafe.Pointer(cpath))
+	var session *storageSession
+	if opts.Storage != nil {
+		session = newStorageSession(opts.Storage)
+	}
 	var view *C.ckview_view
 	var cerr *C.ckview_error
-	if status := C.ckview_open(cpath, &view, &cerr); status != C.CKVIEW_OK {
-		return nil, takeError(status, cerr, "ckview_open failed")
+	if status := C.ckview_go_open(cpath, flags, session.id(), &view, &cerr); status != C.CKVIEW_OK {
+		err := session.attachOpen(takeError(status, cerr, "ckview_open_with failed"))
+		session.close()
+		return nil, err
 	}
-	v := &View{ref: newCref(unsafe.Pointer(view), func(p unsafe.Pointer) {
+	v := &View{storage: session, mmap: opts.MMap, ref: newCref(unsafe.Pointer(view), func(p unsafe.Pointer) {
 		C.ckview_close((*C.ckview_view)(p))
+		session.close()
 	})}
 	runtime.SetFinalizer(v, (*View).Close)
 	return v, nil
+}
+
+// openArgs checks what OpenWith and OpenReaderWith share: the path as a C string (for the
+// caller to free) and the open flags.
+func openArgs(savePath string, opts Options) (*C.char, C.uint32_t, error) {
+	if strings.IndexByte(savePath, 0) >= 0 {
+		return nil, 0, &Error{Status: StatusInvalidArgument, Message: "the path contains a NUL byte"}
+	}
+	var flags C.uint32_t
+	if opts.MMap {
+		if opts.Storage != nil {
+			return nil, 0, &Error{Status: StatusInvalidArgument, Message: "Options: MMap maps local files; it cannot be combined with a Storage"}
+		}
+		flags |= C.CKVIEW_OPEN_MMAP
+	}
+	return C.CString(savePath), flags, nil
 }
 
 // Close frees the view. It is idempotent and always returns nil. Calls running in other
@@ -126,7 +168,7 @@ func (v *View) use(body func(view *C.ckview_view) error) error {
 		return err
 	}
 	defer v.ref.release()
-	err = body((*C.ckview_view)(ptr))
+	err = v.storage.attach(body((*C.ckview_view)(ptr)))
 	runtime.KeepAlive(v)
 	return err
 }
