@@ -89,7 +89,24 @@ class SliceExtent(ctypes.Structure):
 
 CHILDREN_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_uint64, c_void_p)
 
+# ckview_io_methods: the caller's storage (open, size, read, close), each taking io_userdata first.
+IO_OPEN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p, c_size_t, POINTER(c_void_p))
+IO_SIZE = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p, POINTER(c_uint64))
+IO_READ = ctypes.CFUNCTYPE(c_int32, c_void_p, c_void_p, c_uint64, c_void_p, c_size_t)
+IO_CLOSE = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+
+
+class IoMethods(ctypes.Structure):
+    _fields_ = [("open", IO_OPEN), ("size", IO_SIZE), ("read", IO_READ), ("close", IO_CLOSE)]
+
+
+class OpenOptions(ctypes.Structure):
+    _fields_ = [("flags", c_uint32), ("io", POINTER(IoMethods)), ("io_userdata", c_void_p)]
+
 OK = 0
+NOT_FOUND = 2
+IO_ERROR = 3
+UNSUPPORTED = 8
 NAME_BASED_CHECKPOINT = 12
 NODE_OUT_OF_RANGE = 14
 BUFFER_TOO_SMALL = 16
@@ -97,6 +114,7 @@ NODE_UNREACHABLE = 17
 CALLBACK_FAILED = 18
 KEY_NOT_FOUND = 11
 READ_SKIP_CHECKSUMS = 1
+OPEN_MMAP = 1
 
 lib = _load()
 
@@ -106,7 +124,9 @@ _SIGNATURES = {
     "ckview_error_status": ([c_void_p], c_int),
     "ckview_error_message": ([c_void_p], c_char_p),
     "ckview_error_free": ([c_void_p], None),
+    "ckview_error_callback_code": ([c_void_p], c_int32),
     "ckview_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_open_with": ([c_char_p, POINTER(OpenOptions), POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_close": ([c_void_p], None),
     "ckview_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
     "ckview_children": ([c_void_p, c_uint32, POINTER(POINTER(Child)), POINTER(c_size_t)], c_int),
@@ -124,6 +144,7 @@ _SIGNATURES = {
     "ckview_comparison_conflicts": ([c_void_p, POINTER(POINTER(Conflict)), POINTER(c_size_t)], c_int),
     "ckview_comparison_free": ([c_void_p], None),
     "ckview_reader_open": ([c_char_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
+    "ckview_reader_open_with": ([c_char_p, POINTER(OpenOptions), POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_free": ([c_void_p], None),
     "ckview_reader_of_view": ([c_void_p, POINTER(c_void_p)], c_int),
     "ckview_reader_find": ([c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], c_int),
@@ -138,6 +159,7 @@ _SIGNATURES = {
     "ckview_tensor_shape": ([c_void_p, POINTER(POINTER(c_uint64)), POINTER(c_size_t)], c_int),
     "ckview_tensor_size_bytes": ([c_void_p, POINTER(c_uint64)], c_int),
     "ckview_tensor_read": ([c_void_p, c_void_p, c_size_t, c_uint32, POINTER(c_void_p)], c_int),
+    "ckview_tensor_borrow": ([c_void_p, POINTER(c_void_p), POINTER(c_size_t), c_uint32, POINTER(c_void_p)], c_int),
     "ckview_tensor_read_strings": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_string_list_count": ([c_void_p, POINTER(c_size_t)], c_int),
     "ckview_string_list_get": ([c_void_p, c_size_t, POINTER(Str)], c_int),

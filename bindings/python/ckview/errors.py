@@ -18,19 +18,32 @@ class NameBasedCheckpointError(CkviewError, ValueError):
     """A TF1 name-based checkpoint has no object graph; TensorFlow raises ValueError here too."""
 
 
+def take_message(status, error=None):
+    """The message of a failed call: `error`'s (a ckview_error pointer, freed here) if given and
+    set, else the status name."""
+    if error is not None and error.value:
+        message = _native.lib.ckview_error_message(error).decode("utf-8", "replace")
+        _native.lib.ckview_error_free(error)
+        error.value = None
+        return message
+    return _native.lib.ckview_status_name(status).decode()
+
+
+def error_for(status, message):
+    """The exception for a failed `status`."""
+    if status == _native.NAME_BASED_CHECKPOINT:
+        return NameBasedCheckpointError(status, message)
+    return CkviewError(status, message)
+
+
 def raise_for(status, error=None, context=""):
     """Raises the exception for a failed `status`, freeing `error` (a ckview_error pointer) if given."""
     if status == _native.OK:
         return
-    message = _native.lib.ckview_status_name(status).decode()
-    if error is not None and error.value:
-        message = _native.lib.ckview_error_message(error).decode("utf-8", "replace")
-        _native.lib.ckview_error_free(error)
+    message = take_message(status, error)
     if context:
         message = f"{context}: {message}"
-    if status == _native.NAME_BASED_CHECKPOINT:
-        raise NameBasedCheckpointError(status, message)
-    raise CkviewError(status, message)
+    raise error_for(status, message)
 
 
 def new_error_slot():

@@ -1,14 +1,13 @@
 """`load_checkpoint`: tensors by key, like TensorFlow's `tf.train.load_checkpoint` reader."""
 
 import ctypes
-import os
 import struct
 from ctypes import byref, c_size_t, c_uint64, c_void_p
 
-from . import _native
+from . import _io, _native
 from ._native import lib
 from ._managed import Managed
-from .errors import CkviewError, raise_for
+from .errors import CkviewError
 
 try:  # numpy is optional: without it values come back as (nested) Python lists
     import numpy
@@ -33,23 +32,22 @@ class _Tensor:
         dtype = ctypes.c_int32()
         dims = ctypes.POINTER(c_uint64)()
         rank = c_size_t()
-        size = c_uint64()
         lib.ckview_tensor_key(handle, byref(key))
         lib.ckview_tensor_dtype(handle, byref(dtype))
         lib.ckview_tensor_shape(handle, byref(dims), byref(rank))
-        lib.ckview_tensor_size_bytes(handle, byref(size))
         self.key = ctypes.string_at(key.ptr, key.len).decode("utf-8", "surrogateescape")
         self.dtype = lib.ckview_dtype_name(dtype.value).decode()
         self.shape = [dims[i] for i in range(rank.value)]
-        self.size_bytes = size.value
 
 
-def _read(handle, tensor, verify=True):
-    """The value of a tensor handle: a numpy array when numpy is importable, else lists."""
+def _read(reader, handle, tensor, verify=True):
+    """The value of a tensor handle of `reader`: a numpy array when numpy is importable, else
+    lists. Without memory maps the bytes are read into a buffer; with them (mmap=True) they are
+    borrowed from the map when the library can hand them out as stored."""
     if tensor.dtype == "string":
         strings = c_void_p()
         error = c_void_p()
-        raise_for(lib.ckview_tensor_read_strings(handle, byref(strings), byref(error)), error)
+        reader._call(lib.ckview_tensor_read_strings, handle, byref(strings), byref(error), error=error)
         try:
             count = c_size_t()
             lib.ckview_string_list_count(strings, byref(count))
@@ -65,10 +63,18 @@ def _read(handle, tensor, verify=True):
             array[:] = values
             return _numpy_value(array, tensor.shape)
         return _nest(values, tensor.shape)
-    buffer = ctypes.create_string_buffer(tensor.size_bytes)
-    error = c_void_p()
     flags = 0 if verify else _native.READ_SKIP_CHECKSUMS
-    raise_for(lib.ckview_tensor_read(handle, buffer, tensor.size_bytes, flags, byref(error)), error)
+    if reader._mmap:
+        data, length, error = c_void_p(), c_size_t(), c_void_p()
+        status = reader._call(lib.ckview_tensor_borrow, handle, byref(data), byref(length), flags, byref(error),
+                              error=error, allow=(_native.UNSUPPORTED,))
+        if status == _native.OK:
+            return _convert(ctypes.string_at(data.value, length.value) if length.value else b"", tensor)
+    size = c_uint64()
+    reader._call(lib.ckview_tensor_size_bytes, handle, byref(size))
+    buffer = ctypes.create_string_buffer(size.value)
+    error = c_void_p()
+    reader._call(lib.ckview_tensor_read, handle, buffer, size.value, flags, byref(error), error=error)
     return _convert(buffer.raw, tensor)
 
 
@@ -115,27 +121,50 @@ class CheckpointReader(Managed):
 
     Mirrors the reader of `tf.train.load_checkpoint`: `get_variable_to_shape_map()`,
     `get_variable_to_dtype_map()` (dtype names as strings), `has_tensor(key)` and
-    `get_tensor(key)`.
+    `get_tensor(key)`. `mmap=` and `filesystem=` are as for `load_checkpoint`.
     """
 
-    def __init__(self, save_path=None, _borrowed=None, _owner=None):
+    def __init__(self, save_path=None, *, mmap=False, filesystem=None, _borrowed=None, _owner=None):
         self._owner = _owner  # keeps a view alive while its borrowed reader is used
+        self._listing = None
         if _borrowed is not None:
             self._handle, self._owned = _borrowed, False
+            self._mmap, self._storage = _owner._mmap, _owner._storage
         else:
-            self._handle, self._owned = c_void_p(), True
-            error = c_void_p()
-            raise_for(lib.ckview_reader_open(os.fsencode(save_path), byref(self._handle), byref(error)), error)
-        self._listing = None
+            self._owned, self._mmap = True, bool(mmap)
+            # The storage (when filesystem= is given) holds the callbacks and the open files; it
+            # lives as long as this reader, past the ckview_reader_free that closes the files.
+            self._handle, self._storage = _io.open_handle(lib.ckview_reader_open_with, save_path, mmap, filesystem)
 
     def _free(self, handle):
         if self._owned:  # a view's reader belongs to the view
             lib.ckview_reader_free(handle)
 
+    def _live(self):
+        """The handle, or ValueError once closed, or once the view it was borrowed from is."""
+        if not self._owned and self._handle and not self._owner._handle:
+            self._handle = None  # freed with the view: never touch it again
+        return super()._live()
+
+    def _call(self, function, *args, error=None, allow=()):
+        """`function(*args)`, raising for a failed status (freeing `error`, the `ckview_error *`
+        among the arguments) except for the statuses in `allow`, which are returned. An
+        exception a filesystem callback raised is raised again here."""
+        if self._storage is None:
+            status, raised = function(*args), ()
+        else:
+            status, raised = self._storage.call(function, *args)
+        if status in allow:
+            if error is not None and error.value:
+                lib.ckview_error_free(error)
+            return status
+        _io.check(status, error, raised)
+        return status
+
     def _tensors(self):
         if self._listing is None:
             listing, error = c_void_p(), c_void_p()
-            raise_for(lib.ckview_reader_list(self._live(), byref(listing), byref(error)), error)
+            self._call(lib.ckview_reader_list, self._live(), byref(listing), byref(error), error=error)
             try:
                 count = c_size_t()
                 lib.ckview_tensor_list_count(listing, byref(count))
@@ -170,21 +199,26 @@ class CheckpointReader(Managed):
         unless `verify=False`."""
         handle = self._find(key)
         try:
-            return _read(handle, _Tensor(handle), verify)
+            return _read(self, handle, _Tensor(handle), verify)
         finally:
             lib.ckview_tensor_free(handle)
 
     def _find(self, key, missing_ok=False):
         encoded = key.encode("utf-8", "surrogateescape") if isinstance(key, str) else bytes(key)
         handle, error = c_void_p(), c_void_p()
-        status = lib.ckview_reader_find(self._live(), encoded, len(encoded), byref(handle), byref(error))
-        if status == _native.KEY_NOT_FOUND and missing_ok:
-            lib.ckview_error_free(error)
-            return None
-        raise_for(status, error)
-        return handle
+        allow = (_native.KEY_NOT_FOUND,) if missing_ok else ()
+        status = self._call(lib.ckview_reader_find, self._live(), encoded, len(encoded), byref(handle), byref(error),
+                            error=error, allow=allow)
+        return None if status == _native.KEY_NOT_FOUND else handle
 
 
-def load_checkpoint(save_path):
-    """A `CheckpointReader` for the checkpoint `save_path` leads to."""
-    return CheckpointReader(save_path)
+def load_checkpoint(save_path, *, mmap=False, filesystem=None):
+    """A `CheckpointReader` for the checkpoint `save_path` leads to.
+
+    `mmap=True` memory-maps the data shards (values are then copied straight from the map;
+    a file that shrinks or fails under the open reader can kill the process with SIGBUS).
+    `filesystem` reads the checkpoint through any object with `open(path, "rb")` returning a
+    file object with `seek`, `read` and `close` (an fsspec filesystem: gcsfs, s3fs, ...);
+    paths are given to it as `str`. An exception it raises propagates from the call that
+    needed the read."""
+    return CheckpointReader(save_path, mmap=mmap, filesystem=filesystem)

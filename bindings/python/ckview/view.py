@@ -1,10 +1,9 @@
 """`CheckpointView`: a drop-in for `tf.train.CheckpointView`, over libckview."""
 
 import ctypes
-import os
 from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
 
-from . import _native
+from . import _io, _native
 from ._native import lib
 from ._managed import Managed
 from .errors import CkviewError, raise_for
@@ -61,13 +60,20 @@ class CheckpointView(Managed):
     `save_path` may be the prefix, a directory holding a `checkpoint` state file, the `.index`
     file or a data shard. A TF1 name-based checkpoint raises `ValueError`
     (`ckview.NameBasedCheckpointError`); other bad files raise `ckview.CkviewError`.
+
+    `mmap=True` memory-maps the data shards (tensor values are copied straight from the map; a
+    file that shrinks or fails under the open view can then kill the process with SIGBUS).
+    `filesystem` reads the checkpoint through any object with `open(path, "rb")` returning a
+    file object with `seek`, `read` and `close`, such as an fsspec filesystem (gcsfs, s3fs,
+    `fsspec.filesystem("memory")`); paths are given to it as `str`. An exception the
+    filesystem or its files raise propagates from the call that needed the read.
     """
 
-    def __init__(self, save_path):
-        self._handle = c_void_p()
-        error = c_void_p()
-        status = lib.ckview_open(os.fsencode(save_path), byref(self._handle), byref(error))
-        raise_for(status, error)
+    def __init__(self, save_path, *, mmap=False, filesystem=None):
+        self._mmap = bool(mmap)
+        # The storage (when filesystem= is given) holds the callbacks and the open files; it
+        # lives as long as this view, past the ckview_close that closes the files.
+        self._handle, self._storage = _io.open_handle(lib.ckview_open_with, save_path, mmap, filesystem)
         count = c_size_t()
         raise_for(lib.ckview_node_count(self._handle, byref(count)))
         self._num_nodes = count.value
