@@ -170,3 +170,17 @@ fn binding_contract_holds() {
         assert!(passed >= 100, "{summary}");
     }
 }
+
+#[test]
+fn storage_contract_holds() {
+    // OpenOptions and ckview::Storage: reads like local files, the Storage outlives every File,
+    // exceptions thrown by a File's read_at after N reads (every N) come back as themselves.
+    for instrument in BOTH {
+        let exe = build("test_storage", "tests/test_storage.cpp", instrument);
+        let output = run(&exe, &[&fixture_dir("")], instrument);
+        let summary = stdout(&output);
+        assert!(summary.trim_end().ends_with(" passed, 0 failed"), "{summary}");
+        let passed: usize = summary.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(passed >= 100, "{summary}");
+    }
+}

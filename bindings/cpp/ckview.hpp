@@ -10,26 +10,34 @@
 // Lifetimes (the C ABI's rules, unchanged)
 // - Names, keys and arrays returned as std::string_view or ckview::Span are borrowed: from the
 //   View (graph queries), from the Comparison (its results), from the Tensor (key, shape, slices)
-//   or from the reader's memory-mapped files (borrow(), read_strings()). They stay valid until
-//   that owner is destroyed. Moving an owner moves its handle, so borrowed data stays valid.
+//   or from the reader's memory-mapped files (borrow()). They stay valid until that owner is
+//   destroyed. Moving an owner moves its handle, so borrowed data stays valid. read_strings()
+//   copies (std::string), since the C list that holds the elements is freed before it returns.
 // - A Tensor, TensorRef or TensorList must not be used after the Reader (or View) it came from
 //   is destroyed; destroy them first (declaring them after the reader does that).
 // - A ReaderRef from View::reader() is valid while the View lives.
 // - A ChildSink is valid only during the call of the callable it is passed to.
 //
 // Thread safety
-// - The binding adds no state of its own: it is exactly as thread-safe as the C ABI, whose handles
-//   are immutable once returned (see "Thread safety" in ckview.h). Any number of threads may call
+// - The binding adds no shared state of its own (a View/Reader holds its Storage; a thread-local
+//   slot carries a Storage's exception back to its caller): it is exactly as thread-safe as the
+//   C ABI, whose handles are immutable once returned (see "Thread safety" in ckview.h). Any
+//   number of threads may call
 //   the const methods of one View (or Reader, Tensor, Comparison...) at once. Moving, assigning or
 //   destroying an object must not race with other uses of it or of anything borrowed from it.
 // - match()/diff() call the callable synchronously, on the calling thread, at most once per
 //   live object; the callable may use the View (and any other ckview object) re-entrantly.
 //   An exception it throws is caught before it reaches the C code and rethrown, unchanged, from
 //   match()/diff() once the C call has returned.
+// - A ckview::Storage (OpenOptions::storage) and its Files are called from every thread that uses
+//   the View or Reader opened with it, at the same time: they must be thread-safe. An exception
+//   one of their methods throws is likewise caught, the C call fails, and the very exception is
+//   rethrown from the C++ call that needed the bytes (on that call's thread).
 
 #ifndef CKVIEW_HPP
 #define CKVIEW_HPP
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -94,7 +102,9 @@ class Error : public std::runtime_error {
 
   [[nodiscard]] Status status() const noexcept { return status_; }
   [[nodiscard]] std::string_view status_name() const noexcept { return ckview::status_name(status_); }
-  /// The nonzero value a C children callback returned (CKVIEW_CALLBACK_FAILED only), else 0.
+  /// The nonzero value a C callback returned: the children callback's (CKVIEW_CALLBACK_FAILED) or
+  /// an I/O callback's (CKVIEW_IO_ERROR; for a ckview::Storage, ENOENT when open() returned
+  /// nullptr; an exception it threw is rethrown itself instead), else 0.
   [[nodiscard]] int32_t callback_code() const noexcept { return callback_code_; }
 
  private:
@@ -135,12 +145,132 @@ class Span {
   std::size_t size_ = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Open options and the caller's own storage
+
+/// One file of a Storage, open for reading. ckview calls it from any thread using the View or
+/// Reader, concurrently: implementations must be thread-safe (positioned reads such as pread, or
+/// a mutex around a stream). Any exception a method throws is caught before it reaches the C
+/// code and rethrown, the very object, from the ckview C++ call that was reading. The destructor
+/// closes the file; ckview destroys each File exactly once, at the latest when the View or Reader
+/// is destroyed (it may close idle data shards earlier and open them again later).
+class File {
+ public:
+  virtual ~File() = default;
+  /// The file's size in bytes (asked once, right after Storage::open).
+  [[nodiscard]] virtual uint64_t size() = 0;
+  /// Fills all `length` bytes of `buffer` with the file's bytes at `offset`, or throws (a file that
+  /// ends first is a failure too). Never called with length 0.
+  virtual void read_at(uint64_t offset, void *buffer, std::size_t length) = 0;
+};
+
+/// Where the files of a checkpoint live (an archive, an object store, memory), as SQLite's VFS.
+/// Like File, called from any thread that uses the View or Reader, concurrently: implementations
+/// must be thread-safe. The View or Reader keeps the Storage alive (OpenOptions holds it by
+/// shared_ptr) until it is destroyed, after its last File.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  /// Opens the file at `path` (a path inside the checkpoint as ckview forms it: `dir/ckpt-1.index`,
+  /// `dir/checkpoint`, `dir/ckpt-1.data-00000-of-00001`), or returns nullptr when there is no such
+  /// file. ckview probes several path forms while opening, so a missing file is routine: return
+  /// nullptr for that, and throw for a real failure (permissions, network). A throw while probing
+  /// counts as "absent" too, but if the open then fails, that exception is what View::open or
+  /// Reader::open throws instead of Error(CKVIEW_NOT_FOUND).
+  [[nodiscard]] virtual std::unique_ptr<File> open(std::string_view path) = 0;
+};
+
+/// How View::open and Reader::open read the files. Default: local files with positioned reads.
+struct OpenOptions {
+  /// Memory-map local data shards, for TensorRef::borrow() (zero copy). A mapped page that cannot be
+  /// read (a failing disk, a network filesystem, a file truncated under the open view) kills the
+  /// process with SIGBUS instead of throwing, hence off by default. Not with `storage`.
+  bool mmap = false;
+  /// Read through the caller's own storage instead of local files (nullptr: local files). Cannot be
+  /// combined with `mmap` (Error CKVIEW_INVALID_ARGUMENT).
+  std::shared_ptr<Storage> storage;
+};
+
 namespace detail {
 
 template <class T, void (*Free)(T *)>
 struct Deleter {
   void operator()(T *handle) const noexcept { Free(handle); }
 };
+
+/// The deleter of a View's or Reader's handle: frees the handle, and owns the Storage it reads
+/// through, which unique_ptr destroys after freeing the handle (also on move assignment: reset()
+/// frees the old handle before the deleter, and with it the old storage, is replaced).
+template <class T, void (*Free)(T *)>
+struct StorageDeleter {
+  std::shared_ptr<Storage> storage;
+  void operator()(T *handle) const noexcept { Free(handle); }
+};
+
+/// The exception a Storage or File threw on this thread, during the C call running on it (the
+/// callbacks run synchronously, on the calling thread). The first one is kept.
+inline std::exception_ptr &pending_io_exception() noexcept {
+  static thread_local std::exception_ptr pending;
+  return pending;
+}
+
+/// The code a trampoline returns when a Storage or File threw.
+inline constexpr int32_t io_exception_code = EIO;
+
+inline int32_t stash_io_exception() noexcept {
+  std::exception_ptr &pending = pending_io_exception();
+  if (!pending) pending = std::current_exception();
+  return io_exception_code;
+}
+
+/// The C io table over a ckview::Storage (io_userdata) and its Files (the C file handles).
+/// Nothing unwinds through the library's frames: every exception is caught and stashed.
+struct IoTrampolines {
+  static int32_t open(void *userdata, const char *path, std::size_t path_len, void **file_out) noexcept {
+    try {
+      std::unique_ptr<File> file = static_cast<Storage *>(userdata)->open(std::string_view(path, path_len));
+      if (!file) return ENOENT;
+      *file_out = file.release();
+      return 0;
+    } catch (...) {
+      return stash_io_exception();
+    }
+  }
+  static int32_t size(void *, void *file, uint64_t *size_out) noexcept {
+    try {
+      *size_out = static_cast<File *>(file)->size();
+      return 0;
+    } catch (...) {
+      return stash_io_exception();
+    }
+  }
+  static int32_t read(void *, void *file, uint64_t offset, void *buffer, std::size_t length) noexcept {
+    try {
+      static_cast<File *>(file)->read_at(offset, buffer, length);
+      return 0;
+    } catch (...) {
+      return stash_io_exception();
+    }
+  }
+  static void close(void *, void *file) noexcept {
+    try {
+      delete static_cast<File *>(file);
+    } catch (...) {
+      // A destructor that throws: nothing can report it from here.
+    }
+  }
+};
+
+inline constexpr ckview_io_methods io_methods{&IoTrampolines::open, &IoTrampolines::size, &IoTrampolines::read,
+                                              &IoTrampolines::close};
+
+inline ckview_open_options c_options(const OpenOptions &options) noexcept {
+  ckview_open_options c{};
+  c.flags = options.mmap ? static_cast<uint32_t>(CKVIEW_OPEN_MMAP) : 0u;
+  c.io = options.storage ? &io_methods : nullptr;
+  c.io_userdata = options.storage.get();
+  return c;
+}
 
 using ErrorPtr = std::unique_ptr<ckview_error, Deleter<ckview_error, ckview_error_free>>;
 
@@ -160,6 +290,33 @@ inline void check(Status status, ckview_error *raw, const char *function) {
   if (!error) throw_status(status, function);
   throw Error(status, ckview_error_message(error.get()), ckview_error_callback_code(error.get()));
 }
+
+/// Around a C call that may read through a Storage: the (first) exception a Storage or File
+/// throws during the call is rethrown by check() when the call fails with CKVIEW_IO_ERROR (the
+/// failure it caused) or CKVIEW_NOT_FOUND (ckview treats every file that fails to open as absent
+/// and tries the next path form; the exception tells a real failure from an absence). When the
+/// call succeeds anyway (a probe for a `checkpoint` file it did without) it is dropped. Restores
+/// an enclosing call's pending exception (nested calls from a callable) when it ends.
+class IoScope {
+ public:
+  IoScope() noexcept : outer_(std::exchange(pending_io_exception(), nullptr)) {}
+  IoScope(const IoScope &) = delete;
+  IoScope &operator=(const IoScope &) = delete;
+  ~IoScope() { pending_io_exception() = std::move(outer_); }
+
+  /// check() for the C functions with `error_out` (`raw` may be NULL).
+  void check(Status status, ckview_error *raw, const char *function) {
+    ErrorPtr error(raw);
+    const std::exception_ptr thrown = std::exchange(pending_io_exception(), nullptr);
+    if ((status == CKVIEW_IO_ERROR || status == CKVIEW_NOT_FOUND) && thrown) std::rethrow_exception(thrown);
+    detail::check(status, error.release(), function);
+  }
+  /// check() for the C functions without `error_out`.
+  void check(Status status, const char *function) { check(status, nullptr, function); }
+
+ private:
+  std::exception_ptr outer_;
+};
 
 inline std::string_view view_of(ckview_str text) noexcept { return std::string_view(text.ptr, text.len); }
 
@@ -305,7 +462,8 @@ class TensorRef {
   /// What read_into() writes for a fixed-size dtype; the stored bytes for strings and variants.
   [[nodiscard]] uint64_t size_bytes() const {
     uint64_t size = 0;
-    detail::check(ckview_tensor_size_bytes(tensor_, &size), "ckview_tensor_size_bytes");
+    detail::IoScope io;  // checks that the bytes exist, which may open data shards
+    io.check(ckview_tensor_size_bytes(tensor_, &size), "ckview_tensor_size_bytes");
     return size;
   }
   /// The data shard holding the bytes (meaningless for a partitioned tensor).
@@ -339,8 +497,9 @@ class TensorRef {
   /// written), row-major, host byte order, slices assembled. `verify` checks every crc32c.
   void read_into(void *buffer, std::size_t buffer_len, bool verify = true) const {
     ckview_error *error = nullptr;
+    detail::IoScope io;
     const Status status = ckview_tensor_read(tensor_, buffer, buffer_len, detail::read_flags(verify), &error);
-    detail::check(status, error, "ckview_tensor_read");
+    io.check(status, error, "ckview_tensor_read");
   }
   /// The value's bytes, copied.
   [[nodiscard]] std::vector<std::byte> read_bytes(bool verify = true) const {
@@ -366,32 +525,36 @@ class TensorRef {
     return values;
   }
   /// The stored bytes without a copy, pointing into the memory-mapped shard: valid while the
-  /// reader (or view) lives. Only for unsliced fixed-size tensors needing no byte swapping;
-  /// otherwise Error(CKVIEW_UNSUPPORTED): use read_bytes().
+  /// reader (or view) lives. Needs memory maps: only for a View or Reader opened with
+  /// OpenOptions{.mmap = true} (never with a Storage); otherwise Error(CKVIEW_UNSUPPORTED). Only for
+  /// unsliced fixed-size tensors needing no byte swapping; otherwise Error(CKVIEW_UNSUPPORTED)
+  /// too: use read_bytes().
   [[nodiscard]] Span<const std::byte> borrow(bool verify = true) const {
     const void *data = nullptr;
     std::size_t len = 0;
     ckview_error *error = nullptr;
+    detail::IoScope io;
     const Status status = ckview_tensor_borrow(tensor_, &data, &len, detail::read_flags(verify), &error);
-    detail::check(status, error, "ckview_tensor_borrow");
+    io.check(status, error, "ckview_tensor_borrow");
     return Span<const std::byte>(static_cast<const std::byte *>(data), len);
   }
   /// The elements of a DT_STRING tensor, row-major (any bytes, NULs included), both checksums
-  /// verified. The string_views point into the reader's mapped file: valid while it lives.
-  [[nodiscard]] std::vector<std::string_view> read_strings() const {
+  /// verified, copied out of the C list (which owns them and is freed before this returns).
+  [[nodiscard]] std::vector<std::string> read_strings() const {
     ckview_string_list *raw = nullptr;
     ckview_error *error = nullptr;
+    detail::IoScope io;
     const Status status = ckview_tensor_read_strings(tensor_, &raw, &error);
-    detail::check(status, error, "ckview_tensor_read_strings");
+    io.check(status, error, "ckview_tensor_read_strings");
     const std::unique_ptr<ckview_string_list, detail::Deleter<ckview_string_list, ckview_string_list_free>> list(raw);
     std::size_t count = 0;
     detail::check(ckview_string_list_count(list.get(), &count), "ckview_string_list_count");
-    std::vector<std::string_view> strings;
+    std::vector<std::string> strings;
     strings.reserve(count);
     for (std::size_t i = 0; i < count; i++) {
       ckview_str element{"", 0};
       detail::check(ckview_string_list_get(list.get(), i, &element), "ckview_string_list_get");
-      strings.push_back(detail::view_of(element));
+      strings.emplace_back(element.ptr, element.len);
     }
     return strings;
   }
@@ -478,16 +641,18 @@ class ReaderRef {
   [[nodiscard]] Tensor find(std::string_view key) const {
     ckview_tensor *tensor = nullptr;
     ckview_error *error = nullptr;
+    detail::IoScope io;
     const Status status = ckview_reader_find(reader_, key.data(), key.size(), &tensor, &error);
-    detail::check(status, error, "ckview_reader_find");
+    io.check(status, error, "ckview_reader_find");
     return Tensor(tensor);
   }
   /// Every tensor in key order, as tf.train.list_variables lists them.
   [[nodiscard]] TensorList list() const {
     ckview_tensor_list *list = nullptr;
     ckview_error *error = nullptr;
+    detail::IoScope io;
     const Status status = ckview_reader_list(reader_, &list, &error);
-    detail::check(status, error, "ckview_reader_list");
+    io.check(status, error, "ckview_reader_list");
     return TensorList(list);
   }
 
@@ -520,15 +685,36 @@ class Reader : public ReaderRef {
     return Reader(reader);
   }
   [[nodiscard]] static Reader open(const std::string &save_path) { return open(save_path.c_str()); }
+  /// open() with options: memory maps (for borrow()), or the caller's own Storage, which the
+  /// Reader then keeps alive. An exception the Storage throws comes out of here (or of the later
+  /// call that reads through it) unchanged.
+  [[nodiscard]] static Reader open(const char *save_path, const OpenOptions &options) {
+    const ckview_open_options c_options = detail::c_options(options);
+    ckview_reader *reader = nullptr;
+    ckview_error *error = nullptr;
+    detail::IoScope io;
+    const Status status = ckview_reader_open_with(save_path, &c_options, &reader, &error);
+    io.check(status, error, "ckview_reader_open_with");
+    Reader opened(reader);
+    opened.owned_.get_deleter().storage = options.storage;
+    return opened;
+  }
+  [[nodiscard]] static Reader open(const std::string &save_path, const OpenOptions &options) {
+    return open(save_path.c_str(), options);
+  }
 
-  /// Gives up ownership; the caller frees the handle with ckview_reader_free.
+  /// The Storage it reads through (nullptr for local files).
+  [[nodiscard]] const std::shared_ptr<Storage> &storage() const noexcept { return owned_.get_deleter().storage; }
+
+  /// Gives up ownership; the caller frees the handle with ckview_reader_free. A Reader opened with a
+  /// Storage: keep storage() alive until then.
   [[nodiscard]] ckview_reader *release() noexcept {
     reader_ = nullptr;
     return owned_.release();
   }
 
  private:
-  std::unique_ptr<ckview_reader, detail::Deleter<ckview_reader, ckview_reader_free>> owned_;
+  std::unique_ptr<ckview_reader, detail::StorageDeleter<ckview_reader, ckview_reader_free>> owned_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -689,10 +875,30 @@ class View {
     return View(view);
   }
   [[nodiscard]] static View open(const std::string &save_path) { return open(save_path.c_str()); }
+  /// open() with options: memory maps (for TensorRef::borrow()), or the caller's own Storage,
+  /// which the View then keeps alive. An exception the Storage throws comes out of here (or of
+  /// the later call that reads through it) unchanged.
+  [[nodiscard]] static View open(const char *save_path, const OpenOptions &options) {
+    const ckview_open_options c_options = detail::c_options(options);
+    ckview_view *view = nullptr;
+    ckview_error *error = nullptr;
+    detail::IoScope io;
+    const Status status = ckview_open_with(save_path, &c_options, &view, &error);
+    io.check(status, error, "ckview_open_with");
+    View opened(view);
+    opened.view_.get_deleter().storage = options.storage;
+    return opened;
+  }
+  [[nodiscard]] static View open(const std::string &save_path, const OpenOptions &options) {
+    return open(save_path.c_str(), options);
+  }
 
   [[nodiscard]] const ckview_view *get() const noexcept { return view_.get(); }
   [[nodiscard]] explicit operator bool() const noexcept { return view_ != nullptr; }
-  /// Gives up ownership; the caller frees the handle with ckview_close.
+  /// The Storage it reads through (nullptr for local files).
+  [[nodiscard]] const std::shared_ptr<Storage> &storage() const noexcept { return view_.get_deleter().storage; }
+  /// Gives up ownership; the caller frees the handle with ckview_close. A View opened with a
+  /// Storage: keep storage() alive until then.
   [[nodiscard]] ckview_view *release() noexcept { return view_.release(); }
 
   /// The number of nodes; ids run from 0 (the root) to node_count() - 1.
@@ -870,7 +1076,7 @@ class View {
     return Comparison(comparison);
   }
 
-  std::unique_ptr<ckview_view, detail::Deleter<ckview_view, ckview_close>> view_;
+  std::unique_ptr<ckview_view, detail::StorageDeleter<ckview_view, ckview_close>> view_;
 };
 
 }  // namespace ckview

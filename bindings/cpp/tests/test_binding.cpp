@@ -340,7 +340,9 @@ static void test_move_semantics() {
 // Tensors
 
 static void test_tensors() {
-  const ckview::View view = ckview::View::open(fixture("dtype_zoo/zoo"));
+  ckview::OpenOptions mapped;
+  mapped.mmap = true;  // for borrow()
+  const ckview::View view = ckview::View::open(fixture("dtype_zoo/zoo"), mapped);
   const ckview::ReaderRef reader = view.reader();  // borrowed from the view
   const ckview::Tensor f32 = reader.find("float32/.ATTRIBUTES/VARIABLE_VALUE");
   CHECK(f32.dtype() == 1 && f32.dtype_name() == "float32");
@@ -369,7 +371,7 @@ static void test_tensors() {
   CHECK(flags.read<uint8_t>() == (std::vector<uint8_t>{1, 0, 1, 0, 0, 1}));
 
   const ckview::Tensor strings = reader.find("string/.ATTRIBUTES/VARIABLE_VALUE");
-  const std::vector<std::string_view> elements = strings.read_strings();
+  const std::vector<std::string> elements = strings.read_strings();  // copies: outlive the C list
   CHECK(elements.size() == 6 && elements[0].empty() && elements[1] == "abc");
   CHECK(elements[4] == std::string_view("with\0nul", 8) && elements[5] == std::string(200, 'x'));
   CHECK_THROWS(CKVIEW_UNSUPPORTED_DTYPE, "", (void)strings.read_bytes());
@@ -387,6 +389,16 @@ static void test_tensors() {
     CHECK_THROWS(CKVIEW_INDEX_OUT_OF_RANGE, "", (void)tensor.slice(tensor.slice_count()));
   }
   CHECK(sliced);
+
+  // Without memory maps (the default) borrow() is refused, and says why; reading works.
+  const ckview::Reader plain = ckview::Reader::open(fixture("dtype_zoo/zoo"));
+  const ckview::Tensor unmapped = plain.find("float32/.ATTRIBUTES/VARIABLE_VALUE");
+  CHECK_THROWS(CKVIEW_UNSUPPORTED, "memory maps", (void)unmapped.borrow());
+  CHECK(unmapped.read_bytes() == bytes);
+  const ckview::Reader mapped_reader = ckview::Reader::open(fixture("dtype_zoo/zoo"), mapped);
+  CHECK(!mapped_reader.storage() && mapped_reader.find("float32/.ATTRIBUTES/VARIABLE_VALUE").borrow().size() == 24);
+  CHECK(ckview::View::open(fixture("doc_children/tf_ckpts-1"), mapped).node_count() == 13);
+  CHECK(ckview::View::open(std::string(fixture("doc_children/tf_ckpts-1")), ckview::OpenOptions{}).node_count() == 13);
 
   // The attributes of a node lead to its tensor.
   const ckview::View doc = ckview::View::open(fixture("doc_children/tf_ckpts-1"));
