@@ -57,12 +57,14 @@ fn gb_per_s(bytes: usize, elapsed: Duration) -> f64 {
 
 fn main() {
     let prefix = checkpoint();
+    // Positioned reads for `read_value`, memory maps for `borrow_value`: both as users open them.
     let bundle = Bundle::open(&prefix).unwrap();
+    let mapped = Bundle::open_with(&prefix, std::sync::Arc::new(ckview::io::LocalStorage { mmap: true })).unwrap();
     let tensors: Vec<(Vec<u8>, TensorEntry)> =
         bundle.tensors().unwrap().into_iter().filter(|(key, _)| key.starts_with(b"layer_")).collect();
     let total: usize = tensors.iter().map(|(_, entry)| entry.size as usize).sum();
     let mut buffer = vec![0u8; TENSOR_BYTES];
-    let stored: Vec<&[u8]> = tensors.iter().map(|(key, entry)| bundle.stored_bytes(key, entry).unwrap()).collect();
+    let stored: Vec<Vec<u8>> = tensors.iter().map(|(key, entry)| bundle.read_stored(key, entry).unwrap()).collect();
     // Warm the page cache and the buffer.
     stored.iter().for_each(|bytes| buffer.copy_from_slice(bytes));
     println!("tensors: {} tensors, {:.2} GiB, one data shard, page cache warm", tensors.len(), total as f64 / (1u64 << 30) as f64);
@@ -86,7 +88,7 @@ fn main() {
     for (name, verify) in [("borrow_verified", Verify::Checksums), ("borrow_unverified", Verify::Skip)] {
         let elapsed = best(5, || {
             for (key, entry) in &tensors {
-                std::hint::black_box(bundle.borrow_value(key, entry, verify).unwrap());
+                std::hint::black_box(mapped.borrow_value(key, entry, verify).unwrap());
             }
         });
         println!("tensors {name} {:.2} GB/s ({:.0} ns per tensor)", gb_per_s(total, elapsed), elapsed.as_nanos() as f64 / tensors.len() as f64);
@@ -97,7 +99,7 @@ fn main() {
         const CALLS: u32 = 10_000;
         let elapsed = best(5, || {
             for _ in 0..CALLS {
-                std::hint::black_box(bundle.borrow_value(key.as_bytes(), &entry, Verify::Skip).unwrap());
+                std::hint::black_box(mapped.borrow_value(key.as_bytes(), &entry, Verify::Skip).unwrap());
             }
         });
         println!("tensors borrow_cost {} bytes {:.1} ns per borrow", 1u64 << shift, elapsed.as_nanos() as f64 / f64::from(CALLS));

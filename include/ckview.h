@@ -52,6 +52,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Open flag: memory-map data shards so that `ckview_tensor_borrow` can hand out their bytes
+// without a copy. Off by default because a mapped page that cannot be read (a failing disk, a
+// network filesystem, a file truncated or rewritten in place under the open view) kills the
+// process with SIGBUS instead of returning an error. Reads never go through the map.
+#define CKVIEW_OPEN_MMAP 1
+
 // Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 #define CKVIEW_READ_SKIP_CHECKSUMS 1
 
@@ -132,8 +138,8 @@ typedef struct ckview_error ckview_error;
 // from a view with `ckview_reader_of_view`).
 typedef struct ckview_reader ckview_reader;
 
-// The elements of a string tensor, borrowed from the reader's mapped file. Opaque; free with
-// `ckview_string_list_free`, before the reader.
+// The elements of a string tensor, read into memory the list owns. Opaque; free with
+// `ckview_string_list_free`.
 typedef struct ckview_string_list ckview_string_list;
 
 // One tensor's key and metadata. Opaque; free with `ckview_tensor_free` (unless borrowed from
@@ -145,6 +151,39 @@ typedef struct ckview_tensor_list ckview_tensor_list;
 
 // An open checkpoint and its object graph. Opaque; free with `ckview_close`.
 typedef struct ckview_view ckview_view;
+
+// The caller's storage: how ckview opens, sizes, reads and closes the files of a checkpoint.
+// Every callback takes the `io_userdata` of the options first and returns 0 on success, or a
+// nonzero code of the caller's choosing (an errno, say), which the failing ckview call returns
+// as `CKVIEW_IO_ERROR` with that code in its error (`ckview_error_callback_code`).
+//
+// The callbacks may be called from any thread that calls ckview with the view or reader, at
+// the same time, and must be safe for that. They run synchronously, inside the ckview call.
+// The table and `io_userdata` must stay valid until the view or reader is freed; each file
+// opened is closed exactly once, at the latest by then (ckview closes shards it has not used
+// lately, to bound the number of open files, and opens them again when needed).
+typedef struct {
+  // Opens the file at `path` (`path_len` bytes, not NUL-terminated; a path inside the
+  // checkpoint, such as `dir/ckpt-1.index`), writing an opaque handle to `*file_out`. A file
+  // that does not exist is an error like any other: ckview then tries the next path form.
+  int32_t (*open)(void *userdata, const char *path, size_t path_len, void **file_out);
+  // Writes the file's size in bytes to `*size_out`.
+  int32_t (*size)(void *userdata, void *file, uint64_t *size_out);
+  // Fills all `length` bytes of `buffer` with the file's bytes at `offset`; a file that ends
+  // first is a failure.
+  int32_t (*read)(void *userdata, void *file, uint64_t offset, void *buffer, size_t length);
+  // Closes the file. May be NULL when there is nothing to close.
+  void (*close)(void *userdata, void *file);
+} ckview_io_methods;
+
+// How to open a checkpoint: `flags` (`CKVIEW_OPEN_MMAP` or 0), and `io` with its
+// `io_userdata` for the caller's own storage (NULL: the local filesystem). Zero-initialised
+// options mean the defaults.
+typedef struct {
+  uint32_t flags;
+  const ckview_io_methods *io;
+  void *io_userdata;
+} ckview_open_options;
 
 // A string borrowed from the library: `len` bytes of UTF-8 at `ptr`, not NUL-terminated
 // (names may contain any character). `ptr` is never NULL, even when `len` is 0.
@@ -236,11 +275,19 @@ extern "C" {
 //
 // `save_path` is a NUL-terminated path: the checkpoint prefix (`dir/ckpt-1`), a directory whose
 // `checkpoint` state file names the latest checkpoint, the `.index` file, or a data shard.
-// On success `*view_out` receives a view to free with `ckview_close`. On failure nothing is
-// written to `*view_out`; if `error_out` is not NULL, `*error_out` receives an error to free with
-// `ckview_error_free`. A TF1 name-based checkpoint fails with `CKVIEW_NAME_BASED_CHECKPOINT`
-// (read its tensors with `ckview_reader_open`).
+// Files are read with positioned reads, never mapped: a file that fails or shrinks gives
+// `CKVIEW_IO_ERROR`, not a signal. On success `*view_out` receives a view to free with
+// `ckview_close`. On failure nothing is written to `*view_out`; if `error_out` is not NULL,
+// `*error_out` receives an error to free with `ckview_error_free`. A TF1 name-based checkpoint
+// fails with `CKVIEW_NAME_BASED_CHECKPOINT` (read its tensors with `ckview_reader_open`).
 ckview_status ckview_open(const char *save_path, ckview_view **view_out, ckview_error **error_out);
+
+// `ckview_open` with options (NULL: the defaults): `CKVIEW_OPEN_MMAP` to memory-map data
+// shards for `ckview_tensor_borrow`, or `io` to read through the caller's own storage.
+ckview_status ckview_open_with(const char *save_path,
+                               const ckview_open_options *options,
+                               ckview_view **view_out,
+                               ckview_error **error_out);
 
 // Frees a view and everything borrowed from it (strings, arrays, its reader). NULL is accepted
 // and ignored. No other call may be running on the view, or on anything borrowed from it.
@@ -399,10 +446,17 @@ void ckview_comparison_free(ckview_comparison *comparison);
 //
 // Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
 // reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
-// checkpoints open too.
+// checkpoints open too. Local files, read with positioned reads (no memory maps).
 ckview_status ckview_reader_open(const char *save_path,
                                  ckview_reader **reader_out,
                                  ckview_error **error_out);
+
+// `ckview_reader_open` with options (NULL: the defaults): memory maps for
+// `ckview_tensor_borrow`, or the caller's own storage (`ckview_open_options`).
+ckview_status ckview_reader_open_with(const char *save_path,
+                                      const ckview_open_options *options,
+                                      ckview_reader **reader_out,
+                                      ckview_error **error_out);
 
 // Frees a reader from `ckview_reader_open`. NULL is accepted. Never pass a borrowed reader.
 void ckview_reader_free(ckview_reader *reader);
@@ -512,7 +566,7 @@ ckview_status ckview_tensor_read_strings(const ckview_tensor *tensor,
 // The number of strings in a list.
 ckview_status ckview_string_list_count(const ckview_string_list *list, size_t *count_out);
 
-// The `index`-th string (any bytes, not NUL-terminated), borrowed from the reader.
+// The `index`-th string (any bytes, not NUL-terminated), borrowed from the list.
 ckview_status ckview_string_list_get(const ckview_string_list *list,
                                      size_t index,
                                      ckview_str *string_out);
@@ -529,8 +583,10 @@ ckview_status ckview_error_status(const ckview_error *error);
 // problem. Valid until `ckview_error_free(error)`. An empty string for a NULL `error`.
 const char *ckview_error_message(const ckview_error *error);
 
-// The nonzero value the children callback returned when the status is
-// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
+// The nonzero value the caller's callback returned: the children callback's for
+// `CKVIEW_CALLBACK_FAILED`, an I/O callback's for `CKVIEW_IO_ERROR` (and for `CKVIEW_NOT_FOUND` when
+// an open callback failed on a path ckview tried); 0 for any other error
+// and for NULL.
 int32_t ckview_error_callback_code(const ckview_error *error);
 
 // Frees an error. NULL is accepted and ignored.

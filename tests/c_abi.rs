@@ -129,3 +129,28 @@ fn library_exports_the_entry_points_of_the_design() {
     let old: Vec<&&str> = exported.iter().filter(|name| name.starts_with("ckview_view_")).collect();
     assert!(old.is_empty(), "old names still exported: {old:?}");
 }
+
+#[test]
+fn caller_storage_reads_like_local_files_and_its_failures_are_statuses() {
+    let listing = std::fs::read_to_string(fixture_dir("doc_children").join("listing.txt")).unwrap();
+    let checkpoint = prefix("doc_children");
+    for instrument in BOTH {
+        let exe = compile("test_io", &[root().join("tests/c/test_io.c")], false, instrument);
+        let healthy = String::from_utf8(run(&exe, &[&checkpoint, Path::new("-1")], instrument).stdout).unwrap();
+        assert!(healthy.starts_with(&listing), "{healthy}");
+        let reads = healthy.lines().filter(|line| line.starts_with("read ")).count();
+        assert_eq!(reads, ckview::format::Bundle::open(&checkpoint).unwrap().tensors().unwrap().len());
+        assert!(healthy.ends_with("opens == closes\n"), "{healthy}");
+        // Reads failing from the n-th on: every failure is a status carrying the caller's
+        // code (checked inside the program), whichever call meets it; nothing leaks.
+        let mut failed_at = std::collections::BTreeSet::new();
+        for fail_after in [0, 1, 2, 3, 4, 6, 9, 14, 20] {
+            let output = String::from_utf8(run(&exe, &[&checkpoint, Path::new(&fail_after.to_string())], instrument).stdout).unwrap();
+            assert!(output.ends_with("opens == closes\n"), "{fail_after}: {output}");
+            for line in output.lines().filter(|line| line.contains("CKVIEW_IO_ERROR code 5")) {
+                failed_at.insert(line.split_whitespace().next().unwrap().to_string());
+            }
+        }
+        assert!(failed_at.contains("open") && failed_at.contains("read"), "failures seen only in {failed_at:?}");
+    }
+}

@@ -89,7 +89,7 @@ fn real_graph() -> Vec<u8> {
 
 /// Every (key, value) of the documentation example's index, header first.
 fn real_entries() -> Vec<(Vec<u8>, Vec<u8>)> {
-    let table = Table::open(&index_name(&doc_prefix())).unwrap();
+    let table = Table::open(&ckview::io::LocalStorage::default(), &index_name(&doc_prefix())).unwrap();
     let mut entries = Vec::new();
     table
         .for_each(|key, value| {

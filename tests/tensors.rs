@@ -41,11 +41,25 @@ fn compare_values(bundle: &Bundle, golden: &Value, context: &str) -> usize {
     tensors.len()
 }
 
+/// Reads go through positioned reads either way; maps are what `borrow_value` needs.
+fn open_mapped(path: &std::path::Path) -> ckview::format::Result<Bundle> {
+    Bundle::open_with(path, std::sync::Arc::new(ckview::io::LocalStorage { mmap: true }))
+}
+
+#[test]
+fn borrowing_needs_memory_maps_asked_for_at_open() {
+    let bundle = Bundle::open(&prefix("dtype_zoo")).unwrap();
+    let (key, entry) = bundle.tensors().unwrap().into_iter().find(|(_, entry)| entry.dtype == ckview::format::DataType::DtUint8).unwrap();
+    let error = bundle.borrow_value(&key, &entry, Verify::Skip).unwrap_err();
+    assert!(matches!(error, FormatError::Unsupported { .. }) && error.to_string().contains("memory maps"), "{error}");
+    assert_eq!(open_mapped(&prefix("dtype_zoo")).unwrap().borrow_value(&key, &entry, Verify::Checksums).unwrap().len() as u64, entry.size);
+}
+
 #[test]
 fn every_key_of_every_fixture_reads_back_bit_identical() {
     let mut compared = 0;
     for name in fixture_names() {
-        let bundle = Bundle::open(&prefix(&name)).unwrap();
+        let bundle = open_mapped(&prefix(&name)).unwrap();
         compared += compare_values(&bundle, &golden(&name), &name);
     }
     assert!(compared >= 60, "only {compared} tensors compared");
@@ -55,7 +69,7 @@ fn every_key_of_every_fixture_reads_back_bit_identical() {
 fn listing_equals_list_variables_and_dtypes() {
     for name in fixture_names() {
         let golden = golden(&name);
-        let bundle = Bundle::open(&prefix(&name)).unwrap();
+        let bundle = open_mapped(&prefix(&name)).unwrap();
         let tensors = bundle.tensors().unwrap();
         let listed: Vec<Value> =
             tensors.iter().map(|(key, entry)| json!([String::from_utf8_lossy(key), entry.shape])).collect();
@@ -68,12 +82,12 @@ fn listing_equals_list_variables_and_dtypes() {
 
 #[test]
 fn sharded_and_partitioned_tensors_are_assembled() {
-    let sharded = Bundle::open(&prefix("sharded")).unwrap();
+    let sharded = open_mapped(&prefix("sharded")).unwrap();
     assert!(sharded.header().num_shards >= 3);
     let (_, w3) = sharded.tensors().unwrap().into_iter().find(|(key, _)| key.starts_with(b"w3")).unwrap();
     assert!(w3.slices.len() > 2, "w3 is stored as irregular slices across shards");
     compare_values(&sharded, &golden("sharded"), "sharded");
-    let partitioned = Bundle::open(&prefix("partitioned")).unwrap();
+    let partitioned = open_mapped(&prefix("partitioned")).unwrap();
     compare_values(&partitioned, &golden("partitioned"), "partitioned");
 }
 
@@ -89,12 +103,12 @@ fn swap_width(dtype: DataType) -> usize {
 /// Rewrites a TensorFlow bundle as a big-endian one (FORMAT.md section 5): numbers byte-swapped,
 /// string length checksums big-endian, header endianness 1, every crc over the new bytes.
 fn write_big_endian(source: &Path, target: &Path) -> PathBuf {
-    let bundle = Bundle::open(source).unwrap();
+    let bundle = open_mapped(source).unwrap();
     let mut writer = BundleWriter::with_endianness(target, Endianness::Big).unwrap();
     for (key, entry) in bundle.tensors().unwrap() {
         if entry.dtype == DataType::DtString {
             let strings = bundle.read_string_values(&key, &entry).unwrap();
-            writer.add_strings(&key, &entry.shape, &strings).unwrap();
+            writer.add_strings(&key, &entry.shape, &strings.as_slices()).unwrap();
         } else {
             let mut bytes = vec![0u8; bundle.value_size(&key, &entry).unwrap() as usize];
             bundle.read_value(&key, &entry, &mut bytes, Verify::Checksums).unwrap();
@@ -123,7 +137,7 @@ fn big_endian_bundles_read_as_tensorflow_values() {
         let committed_bytes = std::fs::read(format!("{}{suffix}", committed.display())).unwrap_or_default();
         assert!(made_bytes == committed_bytes, "tests/fixtures/big_endian is stale: CKVIEW_BLESS=1 cargo test --test tensors");
     }
-    let bundle = Bundle::open(&committed).unwrap();
+    let bundle = open_mapped(&committed).unwrap();
     assert_eq!(bundle.header().endianness, Endianness::Big);
     compare_values(&bundle, &golden("dtype_zoo"), "big_endian");
     // Multi-byte numbers cannot be borrowed as they are; single bytes can.
@@ -150,13 +164,13 @@ fn one_flipped_data_byte_is_a_checksum_mismatch() {
         std::fs::copy(format!("{}{suffix}", source.display()), format!("{}{suffix}", target.display())).unwrap();
     }
     let key: &[u8] = b"float32/.ATTRIBUTES/VARIABLE_VALUE";
-    let entry = Bundle::open(&target).unwrap().entry(key).unwrap().unwrap();
+    let entry = open_mapped(&target).unwrap().entry(key).unwrap().unwrap();
     let data = format!("{}.data-00000-of-00001", target.display());
     let mut bytes = std::fs::read(&data).unwrap();
     bytes[entry.offset as usize + 1] ^= 0x01;
     std::fs::write(&data, bytes).unwrap();
 
-    let bundle = Bundle::open(&target).unwrap();
+    let bundle = open_mapped(&target).unwrap();
     let mut buffer = vec![0u8; 24];
     let error = bundle.read_value(key, &entry, &mut buffer, Verify::Checksums).unwrap_err();
     assert!(matches!(error, FormatError::ChecksumMismatch { .. }), "{error}");
@@ -174,7 +188,7 @@ fn buffers_dtypes_and_bools_are_checked() {
     writer.add_raw(b"floats", DataType::DtFloat, &[2], &[0; 8]).unwrap();
     writer.add_strings(b"strings", &[1], &[b"x"]).unwrap();
     writer.add_raw(b"variant", DataType::DtVariant, &[], &[0; 4]).unwrap();
-    let bundle = Bundle::open(&writer.finish().unwrap()).unwrap();
+    let bundle = open_mapped(&writer.finish().unwrap()).unwrap();
     let entry = |key: &[u8]| bundle.entry(key).unwrap().unwrap();
     let mut buffer = vec![0u8; 8];
     assert!(matches!(bundle.read_value(b"bad_bool", &entry(b"bad_bool"), &mut buffer, Verify::Checksums), Err(FormatError::CorruptData { .. })));
@@ -182,7 +196,7 @@ fn buffers_dtypes_and_bools_are_checked() {
     assert!(matches!(bundle.read_value(b"strings", &entry(b"strings"), &mut buffer, Verify::Checksums), Err(FormatError::UnsupportedDtype { .. })));
     assert!(matches!(bundle.value_size(b"variant", &entry(b"variant")), Err(FormatError::UnsupportedDtype { .. })));
     assert!(matches!(bundle.read_string_values(b"floats", &entry(b"floats")), Err(FormatError::UnsupportedDtype { .. })));
-    assert_eq!(bundle.read_string_values(b"strings", &entry(b"strings")).unwrap(), vec![b"x".as_slice()]);
+    assert_eq!(bundle.read_string_values(b"strings", &entry(b"strings")).unwrap().as_slices(), vec![b"x".as_slice()]);
 }
 
 /// A partitioned float tensor of shape [4] stored as the given slices (start, length, data).
@@ -203,7 +217,7 @@ fn partitioned(dir: &Path, slices: &[(u64, u64)], store: &[(u64, u64)]) -> Bundl
         ..Default::default()
     };
     writer.add_entry(b"t", entry);
-    Bundle::open(&writer.finish().unwrap()).unwrap()
+    open_mapped(&writer.finish().unwrap()).unwrap()
 }
 
 #[test]
@@ -240,7 +254,7 @@ fn sizes_are_only_given_for_bytes_that_exist() {
         ..Default::default()
     };
     writer.add_entry(b"huge", entry);
-    let bundle = Bundle::open(&writer.finish().unwrap()).unwrap();
+    let bundle = open_mapped(&writer.finish().unwrap()).unwrap();
     let huge = bundle.entry(b"huge").unwrap().unwrap();
     assert!(matches!(bundle.value_size(b"huge", &huge), Err(FormatError::CorruptData { .. })));
     assert!(matches!(bundle.size_bytes(b"huge", &huge), Err(FormatError::CorruptData { .. })));

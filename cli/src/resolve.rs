@@ -38,7 +38,7 @@ fn missing_checkpoint(ckpt: &OsStr, error: FormatError) -> Failure {
         Some(parent) => parent,
         None => return error.into(),
     };
-    let kept: Vec<String> = listed_checkpoints(dir).iter().map(|kept| kept.display().to_string()).collect();
+    let kept: Vec<String> = listed_checkpoints(&ckview::io::LocalStorage::default(), dir).iter().map(|kept| kept.display().to_string()).collect();
     if kept.is_empty() {
         return error.into();
     }

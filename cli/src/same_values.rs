@@ -45,7 +45,7 @@ pub fn same_values(
 
 fn read_all(bundle: &Bundle, key: &str, entry: &TensorEntry) -> Result<Vec<Vec<u8>>, Failure> {
     if entry.dtype == DataType::DtString {
-        return Ok(bundle.read_string_values(key.as_bytes(), entry)?.into_iter().map(<[u8]>::to_vec).collect());
+        return Ok(bundle.read_string_values(key.as_bytes(), entry)?.iter().map(<[u8]>::to_vec).collect());
     }
     let size = bundle.value_size(key.as_bytes(), entry)?;
     let mut bytes =

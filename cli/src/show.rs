@@ -182,7 +182,7 @@ fn resolve(bundle: &Bundle, text: &str) -> Result<Target, Failure> {
 fn read(bundle: &Bundle, key: &[u8], entry: &TensorEntry) -> Result<Values, Failure> {
     if entry.dtype == DataType::DtString {
         let strings = bundle.read_string_values(key, entry)?;
-        return Ok(Values::Strings(strings.into_iter().map(<[u8]>::to_vec).collect()));
+        return Ok(Values::Strings(strings.iter().map(<[u8]>::to_vec).collect()));
     }
     let Some(kind) = kind(entry.dtype) else {
         return Ok(Values::Opaque);

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use ckview::format::slice_key::{readable_key, slice_key, slice_spec};
-use ckview::format::{crc, element_size, Bundle, DataType, FormatError, TensorEntry, Verify};
+use ckview::format::{element_size, Bundle, DataType, FormatError, TensorEntry, Verify};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -114,9 +114,9 @@ fn read_checked(bundle: &Bundle, key: &[u8], entry: &TensorEntry, buffer: &mut V
     if element_size(entry.dtype).is_none() {
         // Variants: no layout to check, but the stored checksum still covers the bytes.
         return if entry.slices.is_empty() {
-            stored_checksum(bundle, key, entry)
+            bundle.check_stored_checksum(key, entry)
         } else {
-            for_each_slice(bundle, key, entry, |slice_key, slice| stored_checksum(bundle, slice_key, slice))
+            for_each_slice(bundle, key, entry, |slice_key, slice| bundle.check_stored_checksum(slice_key, slice))
         };
     }
     let size = bundle.value_size(key, entry)?;
@@ -159,21 +159,6 @@ fn for_each_slice(
     Ok(())
 }
 
-/// Checks the stored crc32c of an unpartitioned entry's bytes.
-fn stored_checksum(bundle: &Bundle, key: &[u8], entry: &TensorEntry) -> Result<(), FormatError> {
-    let bytes = bundle.stored_bytes(key, entry)?;
-    let computed = crc::crc32c(bytes);
-    let stored = crc::unmask(entry.masked_crc32c);
-    if computed == stored {
-        return Ok(());
-    }
-    Err(FormatError::ChecksumMismatch {
-        path: bundle.shard_path(entry.shard_id),
-        what: format!("tensor {:?}", readable_key(key)),
-        stored,
-        computed,
-    })
-}
 
 /// indicatif's bar on stderr: only when stderr is a terminal, and only for long work (large
 /// from the start, or still running after [`SLOW`]), so that quick runs print nothing there.

@@ -425,7 +425,7 @@ fn rewritten(
     for (key, entry) in bundle.tensors().unwrap() {
         if entry.dtype == DataType::DtString {
             let strings = bundle.read_string_values(&key, &entry).unwrap();
-            writer.add_strings(&key, &entry.shape, &strings).unwrap();
+            writer.add_strings(&key, &entry.shape, &strings.as_slices()).unwrap();
         } else {
             let mut bytes = vec![0u8; bundle.value_size(&key, &entry).unwrap() as usize];
             bundle.read_value(&key, &entry, &mut bytes, Verify::Checksums).unwrap();
@@ -543,7 +543,7 @@ fn a_corrupt_entry_is_one_bad_tensor_and_the_rest_still_reads() {
                 BundleEntryProto { dtype: DataType::DtFloat as i32, shape: Some(shape), ..Default::default() },
             );
         } else if entry.dtype == DataType::DtString {
-            writer.add_strings(key, &entry.shape, &bundle.read_string_values(key, entry).unwrap()).unwrap();
+            writer.add_strings(key, &entry.shape, &bundle.read_string_values(key, entry).unwrap().as_slices()).unwrap();
         } else {
             let mut bytes = vec![0u8; bundle.value_size(key, entry).unwrap() as usize];
             bundle.read_value(key, entry, &mut bytes, Verify::Checksums).unwrap();

@@ -62,7 +62,7 @@ fn main() {
         corpus.put("open", &label, &join(&parts));
 
         // entry: every stored entry (and the header), after a shard-count byte.
-        let table = Table::open(&format!("{}.index", prefix.display()).as_ref()).expect("index opens");
+        let table = Table::open(&ckview::io::LocalStorage::default(), &format!("{}.index", prefix.display()).as_ref()).expect("index opens");
         let mut count = 0;
         let _ = table.for_each(|key, value| {
             let mut seed = vec![header.num_shards.min(254) as u8];
@@ -81,19 +81,19 @@ fn main() {
             if entry.dtype != DataType::DtString || !entry.slices.is_empty() {
                 continue;
             }
-            let Ok(stored) = bundle.stored_bytes(&key, &entry) else { continue };
+            let Ok(stored) = bundle.read_stored(&key, &entry) else { continue };
             let Ok(count) = u16::try_from(entry.num_elements()) else { continue };
             let mut seed = vec![flags | 4];
             seed.extend_from_slice(&count.to_le_bytes());
             seed.extend_from_slice(&entry.masked_crc32c.to_le_bytes());
-            seed.extend_from_slice(stored);
+            seed.extend_from_slice(&stored);
             corpus.put("strings", &format!("{label}-{}", String::from_utf8_lossy(&key)), &seed);
         }
 
         // graph and compare: the serialized object graph.
         let Ok(Some(entry)) = bundle.entry(OBJECT_GRAPH_KEY) else { continue };
         let Ok(strings) = bundle.read_strings(OBJECT_GRAPH_KEY, &entry) else { continue };
-        let graph = strings[0];
+        let graph = &strings[0];
         corpus.put("graph", &label, graph);
         // The live side: root 0 and a few edges between small handles.
         let live: &[u8] = &[0, 0, 0, 1, 0, 1, 2, 1, 2, 3, 3, 7, 0];

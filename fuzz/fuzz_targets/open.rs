@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
     for (shard, piece) in parts[1..].iter().enumerate().take(num_shards as usize) {
         scratch.write(&format!("ck.data-{shard:05}-of-{num_shards:05}"), piece);
     }
-    match CheckpointView::open(&prefix) {
+    // Memory maps here, so that borrows are exercised; the fallback below reads without them.
+    match CheckpointView::open_with(&prefix, std::sync::Arc::new(ckview::io::LocalStorage { mmap: true })) {
         Ok(view) => {
             walk_graph(view.graph());
             walk_bundle(view.bundle());

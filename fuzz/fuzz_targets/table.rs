@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = Scratch::fresh().write("t.index", data);
-    let Ok(table) = Table::open(&path) else { return };
+    let Ok(table) = Table::open(&ckview::io::LocalStorage::default(), &path) else { return };
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut previous: Option<Vec<u8>> = None;
     let scan = table.for_each(|key, value| {

@@ -5,6 +5,9 @@ use std::ffi::{c_char, CString};
 
 use super::guard::guard_value;
 use super::status::ckview_status;
+use crate::format::FormatError;
+use crate::graph::GraphError;
+use crate::io::caller_code;
 
 /// An error returned through an `error_out` parameter: its status and a readable message.
 pub struct ckview_error {
@@ -27,6 +30,31 @@ pub(crate) fn report(error_out: *mut *mut ckview_error, status: ckview_status, m
     if !error_out.is_null() {
         // SAFETY: the caller passed either NULL or a writable `ckview_error **`.
         unsafe { *error_out = Box::into_raw(Box::new(ckview_error::new(status, message))) };
+    }
+    status
+}
+
+/// Stores a library error in `*error_out` when the caller asked for details, and returns its
+/// status.
+pub(crate) fn report_error(error_out: *mut *mut ckview_error, error: &GraphError) -> ckview_status {
+    match error {
+        GraphError::Format(format) => report_format_error(error_out, format),
+        other => report(error_out, ckview_status::from(other), &other.to_string()),
+    }
+}
+
+/// [`report_error`] for the on-disk layer, with the code of the caller's I/O callback when one
+/// failed.
+pub(crate) fn report_format_error(error_out: *mut *mut ckview_error, error: &FormatError) -> ckview_status {
+    let status = ckview_status::from(error);
+    if !error_out.is_null() {
+        let code = match error {
+            FormatError::Io { source, .. } | FormatError::NotFound { failure: Some(source), .. } => caller_code(source).unwrap_or(0),
+            _ => 0,
+        };
+        let error = ckview_error { callback_code: code, ..ckview_error::new(status, &error.to_string()) };
+        // SAFETY: the caller passed either NULL or a writable `ckview_error **`.
+        unsafe { *error_out = Box::into_raw(Box::new(error)) };
     }
     status
 }
@@ -66,8 +94,10 @@ pub extern "C" fn ckview_error_message(error: *const ckview_error) -> *const c_c
     }
 }
 
-/// The nonzero value the children callback returned when the status is
-/// `CKVIEW_CALLBACK_FAILED`; 0 for any other error and for NULL.
+/// The nonzero value the caller's callback returned: the children callback's for
+/// `CKVIEW_CALLBACK_FAILED`, an I/O callback's for `CKVIEW_IO_ERROR` (and for `CKVIEW_NOT_FOUND` when
+/// an open callback failed on a path ckview tried); 0 for any other error
+/// and for NULL.
 #[no_mangle]
 pub extern "C" fn ckview_error_callback_code(error: *const ckview_error) -> i32 {
     // SAFETY: the caller passes NULL or an error this library returned and has not freed.

@@ -11,6 +11,7 @@
 
 // In the order a user learns them, which is also the order of the generated header.
 mod view;
+mod io;
 mod graph;
 mod compare;
 mod tensor;
@@ -28,6 +29,7 @@ use guard::guard;
 pub use compare::*;
 pub use error::*;
 pub use graph::*;
+pub use io::*;
 pub use status::*;
 pub use tensor::*;
 pub use version::*;

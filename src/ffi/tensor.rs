@@ -3,16 +3,16 @@
 //! A reader reads any V2 bundle, TF1 name-based checkpoints included. A view has one too
 //! (`ckview_reader_of_view`). Tensor handles point into their reader: free them before it.
 
-use std::ffi::{c_char, c_void, CStr, OsStr};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
-use super::error::{ckview_error, report};
+use super::error::{ckview_error, report, report_format_error};
+use super::io::{ckview_open_options, OpenRequest};
 use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
 use super::view::ckview_view;
 use super::{ckview_str, with};
-use crate::format::{dtype_c_name, element_size, Bundle, DataType, FormatError, TensorEntry, Verify};
+use crate::format::{dtype_c_name, element_size, Bundle, DataType, FormatError, Strings, TensorEntry, Verify};
 
 /// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 pub const CKVIEW_READ_SKIP_CHECKSUMS: u32 = 1;
@@ -63,10 +63,11 @@ pub struct ckview_tensor_list {
     tensors: Vec<ckview_tensor>,
 }
 
-/// The elements of a string tensor, borrowed from the reader's mapped file. Opaque; free with
-/// `ckview_string_list_free`, before the reader.
+/// The elements of a string tensor, read into memory the list owns. Opaque; free with
+/// `ckview_string_list_free`.
 pub struct ckview_string_list {
     strings: Vec<ckview_str>,
+    _values: Strings,
 }
 
 /// One dimension of a stored slice: `length` is -1 for "the whole dimension".
@@ -99,27 +100,42 @@ impl ckview_tensor {
 }
 
 fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_status {
-    report(error_out, ckview_status::from(error), &error.to_string())
+    report_format_error(error_out, error)
 }
 
 /// # Tensors
 ///
 /// Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
 /// reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
-/// checkpoints open too.
+/// checkpoints open too. Local files, read with positioned reads (no memory maps).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_reader_open(
     save_path: *const c_char,
     reader_out: *mut *mut ckview_reader,
     error_out: *mut *mut ckview_error,
 ) -> ckview_status {
+    unsafe { ckview_reader_open_with(save_path, std::ptr::null(), reader_out, error_out) }
+}
+
+/// `ckview_reader_open` with options (NULL: the defaults): memory maps for
+/// `ckview_tensor_borrow`, or the caller's own storage (`ckview_open_options`).
+#[no_mangle]
+pub unsafe extern "C" fn ckview_reader_open_with(
+    save_path: *const c_char,
+    options: *const ckview_open_options,
+    reader_out: *mut *mut ckview_reader,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
     guard(error_out, || {
-        if save_path.is_null() || reader_out.is_null() {
-            return report(error_out, CKVIEW_INVALID_ARGUMENT, "save_path and reader_out must not be NULL");
+        if reader_out.is_null() {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "ckview_reader_open: reader_out must not be NULL");
         }
-        // SAFETY: a NUL-terminated string, by contract.
-        let path = OsStr::from_bytes(unsafe { CStr::from_ptr(save_path) }.to_bytes());
-        match Bundle::open(path.as_ref()) {
+        // SAFETY: the caller's arguments, as the header describes them.
+        let request = match unsafe { OpenRequest::new("ckview_reader_open", save_path, options, error_out) } {
+            Ok(request) => request,
+            Err(status) => return status,
+        };
+        match Bundle::open_with(request.path, request.storage) {
             Ok(bundle) => {
                 // SAFETY: non-NULL and writable by contract.
                 unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { source: ReaderSource::Owned(bundle) })) };
@@ -430,12 +446,10 @@ pub unsafe extern "C" fn ckview_tensor_read_strings(
         };
         match tensor.bundle().read_string_values(&tensor.key, &tensor.entry) {
             Ok(values) => {
-                let strings = values
-                    .iter()
-                    .map(|&value| ckview_str::from(value))
-                    .collect();
+                // The views point into `values`, which the list owns and never changes.
+                let strings = values.iter().map(ckview_str::from).collect();
                 // SAFETY: non-NULL and writable by contract.
-                unsafe { *list_out = Box::into_raw(Box::new(ckview_string_list { strings })) };
+                unsafe { *list_out = Box::into_raw(Box::new(ckview_string_list { strings, _values: values })) };
                 CKVIEW_OK
             }
             Err(error) => status_of(&error, error_out),
@@ -449,7 +463,7 @@ pub unsafe extern "C" fn ckview_string_list_count(list: *const ckview_string_lis
     with(list, count_out, |list| Ok(list.strings.len()))
 }
 
-/// The `index`-th string (any bytes, not NUL-terminated), borrowed from the reader.
+/// The `index`-th string (any bytes, not NUL-terminated), borrowed from the list.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_string_list_get(list: *const ckview_string_list, index: usize, string_out: *mut ckview_str) -> ckview_status {
     with(list, string_out, |list| list.strings.get(index).copied().ok_or(CKVIEW_INDEX_OUT_OF_RANGE))

@@ -3,11 +3,11 @@
 //! A view owns the bundle and the object graph; every string and array handed out by the graph
 //! functions (`graph.rs`) is borrowed from it and stays valid until `ckview_close`.
 
-use std::ffi::{c_char, CStr, OsStr};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::c_char;
 use std::sync::OnceLock;
 
-use super::error::{ckview_error, report};
+use super::error::{ckview_error, report, report_error};
+use super::io::{ckview_open_options, OpenRequest};
 use super::graph::{ckview_attribute, ckview_child, ckview_slot_variable, ckview_variable_slot, NodeTable};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
@@ -32,23 +32,39 @@ pub struct ckview_view {
 ///
 /// `save_path` is a NUL-terminated path: the checkpoint prefix (`dir/ckpt-1`), a directory whose
 /// `checkpoint` state file names the latest checkpoint, the `.index` file, or a data shard.
-/// On success `*view_out` receives a view to free with `ckview_close`. On failure nothing is
-/// written to `*view_out`; if `error_out` is not NULL, `*error_out` receives an error to free with
-/// `ckview_error_free`. A TF1 name-based checkpoint fails with `CKVIEW_NAME_BASED_CHECKPOINT`
-/// (read its tensors with `ckview_reader_open`).
+/// Files are read with positioned reads, never mapped: a file that fails or shrinks gives
+/// `CKVIEW_IO_ERROR`, not a signal. On success `*view_out` receives a view to free with
+/// `ckview_close`. On failure nothing is written to `*view_out`; if `error_out` is not NULL,
+/// `*error_out` receives an error to free with `ckview_error_free`. A TF1 name-based checkpoint
+/// fails with `CKVIEW_NAME_BASED_CHECKPOINT` (read its tensors with `ckview_reader_open`).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_open(
     save_path: *const c_char,
     view_out: *mut *mut ckview_view,
     error_out: *mut *mut ckview_error,
 ) -> ckview_status {
+    unsafe { ckview_open_with(save_path, std::ptr::null(), view_out, error_out) }
+}
+
+/// `ckview_open` with options (NULL: the defaults): `CKVIEW_OPEN_MMAP` to memory-map data
+/// shards for `ckview_tensor_borrow`, or `io` to read through the caller's own storage.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_open_with(
+    save_path: *const c_char,
+    options: *const ckview_open_options,
+    view_out: *mut *mut ckview_view,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
     guard(error_out, || {
-        if save_path.is_null() || view_out.is_null() {
-            return report(error_out, CKVIEW_INVALID_ARGUMENT, "ckview_open: save_path and view_out must not be NULL");
+        if view_out.is_null() {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "ckview_open: view_out must not be NULL");
         }
-        // SAFETY: the caller passes a NUL-terminated string.
-        let path = OsStr::from_bytes(unsafe { CStr::from_ptr(save_path) }.to_bytes());
-        match CheckpointView::open(path) {
+        // SAFETY: the caller's arguments, as the header describes them.
+        let request = match unsafe { OpenRequest::new("ckview_open", save_path, options, error_out) } {
+            Ok(request) => request,
+            Err(status) => return status,
+        };
+        match CheckpointView::open_with(request.path, request.storage) {
             Ok(view) => {
                 // Box first, so that the bundle the reader points at has its final address.
                 let mut boxed = Box::new(ckview_view {
@@ -64,7 +80,7 @@ pub unsafe extern "C" fn ckview_open(
                 unsafe { *view_out = Box::into_raw(boxed) };
                 CKVIEW_OK
             }
-            Err(error) => report(error_out, ckview_status::from(&error), &error.to_string()),
+            Err(error) => report_error(error_out, &error),
         }
     })
 }

@@ -2,22 +2,25 @@
 //! (FORMAT.md sections 3-5).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use prost::Message;
 
+use super::crc;
 use super::entry::TensorEntry;
 use super::error::{FormatError, Result};
 use super::locate::locate;
-use super::mapped::MappedFile;
 use super::proto::{bundle_header_proto, BundleHeaderProto};
+use super::shards::Shards;
+use super::slice_key::readable_key;
 use super::string_tensor::{decode_strings, StringPayloadError};
 use super::table::Table;
+use crate::io::{read_to_vec, LocalStorage, Storage};
 
 /// The bundle format version this reader implements (TensorFlow's consumer version).
 const CONSUMER_VERSION: i32 = 1;
-/// Data files are named with five digits; far more shards than that is a crafted header, and
-/// bounding it bounds the table of lazily mapped shards.
+/// Data files are named with five digits; more shards than that is a crafted header. Open files
+/// and maps are bounded separately (`shards.rs`), so the count itself costs a few bytes a shard.
 const MAX_SHARDS: u32 = 100_000;
 
 /// Byte order of the tensor data (the index is always little-endian).
@@ -34,33 +37,108 @@ pub struct BundleHeader {
     pub endianness: Endianness,
 }
 
-/// An open bundle. Data shards are mapped on first use and stay mapped until the bundle drops.
+/// An open bundle. Data shards are opened on first use, through the bundle's storage.
 #[derive(Debug)]
 pub struct Bundle {
     prefix: PathBuf,
     table: Table,
     header: BundleHeader,
-    shards: Vec<OnceLock<Arc<MappedFile>>>,
+    shards: Shards,
+}
+
+/// The elements of a string tensor, in memory the caller owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Strings {
+    bytes: Vec<u8>,
+    /// (start, end) of each element in `bytes`.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Strings {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Element `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        self.ranges.get(index).map(|&(start, end)| &self.bytes[start..end])
+    }
+
+    /// Every element, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.ranges.iter().map(|&(start, end)| &self.bytes[start..end])
+    }
+
+    /// Every element as a slice, for APIs that take `&[&[u8]]`.
+    pub fn as_slices(&self) -> Vec<&[u8]> {
+        self.iter().collect()
+    }
+
+    /// Element `index` as owned bytes (empty when there is none), taking the buffer when there
+    /// is one element: the object graph of a large model is one string of many megabytes.
+    pub fn into_element(mut self, index: usize) -> Vec<u8> {
+        match self.ranges.get(index).copied() {
+            Some((start, end)) if self.ranges.len() == 1 => {
+                self.bytes.truncate(end);
+                self.bytes.drain(..start);
+                self.bytes
+            }
+            Some((start, end)) => self.bytes[start..end].to_vec(),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Strings {
+    type Output = [u8];
+
+    fn index(&self, index: usize) -> &[u8] {
+        self.get(index).expect("string index in range")
+    }
 }
 
 impl Bundle {
-    /// Opens the checkpoint `save_path` leads to: a prefix, a directory with a `checkpoint`
-    /// state file, a `.index` file or a data shard.
+    /// Opens the checkpoint `save_path` leads to on the local filesystem, read with positioned
+    /// reads: a prefix, a directory with a `checkpoint` state file, a `.index` file or a data
+    /// shard.
     pub fn open(save_path: &Path) -> Result<Bundle> {
-        Bundle::open_prefix(&locate(save_path)?)
+        Bundle::open_with(save_path, Arc::new(LocalStorage::default()))
     }
 
-    /// Opens the bundle whose index is `prefix.index`.
+    /// Opens the checkpoint `save_path` leads to in `storage` (local files with or without
+    /// memory maps, or the caller's own).
+    pub fn open_with(save_path: &Path, storage: Arc<dyn Storage>) -> Result<Bundle> {
+        let prefix = locate(&*storage, save_path)?;
+        Bundle::open_prefix_with(&prefix, storage)
+    }
+
+    /// Opens the bundle whose index is `prefix.index` on the local filesystem.
     pub fn open_prefix(prefix: &Path) -> Result<Bundle> {
-        let table = Table::open(&index_path(prefix))?;
+        Bundle::open_prefix_with(prefix, Arc::new(LocalStorage::default()))
+    }
+
+    /// Opens the bundle whose index is `prefix.index` in `storage`.
+    pub fn open_prefix_with(prefix: &Path, storage: Arc<dyn Storage>) -> Result<Bundle> {
+        let table = Table::open(&*storage, &index_path(prefix))?;
         let header = read_header(&table)?;
-        let shards = (0..header.num_shards).map(|_| OnceLock::new()).collect();
+        let shards = Shards::new(storage, prefix, header.num_shards);
         Ok(Bundle { prefix: prefix.to_path_buf(), table, header, shards })
     }
 
     /// The checkpoint prefix (`P` of `P.index`).
     pub fn prefix(&self) -> &Path {
         &self.prefix
+    }
+
+    /// The storage the bundle reads from.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        self.shards.storage()
     }
 
     /// The header's shard count and byte order.
@@ -81,7 +159,7 @@ impl Bundle {
         }
         match self.table.get(key)? {
             None => Ok(None),
-            Some(value) => self.decode_entry(key, value).map(Some),
+            Some(value) => self.decode_entry(key, &value).map(Some),
         }
     }
 
@@ -103,75 +181,101 @@ impl Bundle {
     pub fn decode_entry(&self, key: &[u8], value: &[u8]) -> Result<TensorEntry> {
         TensorEntry::decode(value, self.header.num_shards).map_err(|reason| FormatError::CorruptEntry {
             path: self.table.path().to_path_buf(),
-            key: String::from_utf8_lossy(key).into_owned(),
+            key: readable_key(key),
             reason,
         })
     }
 
     /// Path of data shard `shard_id`: `P.data-00000-of-00001`.
     pub fn shard_path(&self, shard_id: u32) -> PathBuf {
-        let mut name = self.prefix.as_os_str().to_owned();
-        name.push(format!(".data-{shard_id:05}-of-{:05}", self.header.num_shards));
-        PathBuf::from(name)
+        self.shards.path(shard_id)
     }
 
-    /// The mapped bytes of data shard `shard_id` (which `TensorEntry::decode` bounds-checked).
-    fn shard(&self, shard_id: u32) -> Result<&Arc<MappedFile>> {
-        let slot = self.shards.get(shard_id as usize).ok_or_else(|| FormatError::CorruptEntry {
-            path: self.table.path().to_path_buf(),
-            key: String::new(),
-            reason: format!("shard id {shard_id} is not below the bundle's {} shards", self.shards.len()),
-        })?;
-        if let Some(mapped) = slot.get() {
-            return Ok(mapped);
-        }
-        let path = self.shard_path(shard_id);
-        let mapped = MappedFile::open(&path).map_err(|source| FormatError::Io { path, source })?;
-        // Another thread may have mapped it meanwhile; either copy serves.
-        Ok(slot.get_or_init(|| Arc::new(mapped)))
-    }
-
-    /// The stored bytes of an unsliced entry, bounds-checked against its shard (not verified).
-    /// A partitioned tensor has no bytes of its own: its slices do.
-    pub fn stored_bytes(&self, key: &[u8], entry: &TensorEntry) -> Result<&[u8]> {
+    /// Where an unsliced entry's bytes are, checked to lie within its shard (opening it). A
+    /// partitioned tensor has no bytes of its own: its slices do.
+    pub(crate) fn stored_range(&self, key: &[u8], entry: &TensorEntry) -> Result<StoredRange> {
         if !entry.slices.is_empty() {
             return Err(FormatError::CorruptEntry {
                 path: self.table.path().to_path_buf(),
-                key: String::from_utf8_lossy(key).into_owned(),
+                key: readable_key(key),
                 reason: "a partitioned tensor's bytes are in its slices, not under its own key".into(),
             });
         }
-        let shard = self.shard(entry.shard_id)?.bytes();
+        let shard_size = self.shards.file(entry.shard_id)?.size();
         let end = entry.offset + entry.size; // no overflow: checked by TensorEntry::decode
-        if end > shard.len() as u64 {
+        if end > shard_size {
             return Err(FormatError::CorruptData {
                 path: self.shard_path(entry.shard_id),
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: format!(
-                    "bytes {}..{end} lie past the end of the {}-byte shard",
-                    entry.offset,
-                    shard.len()
-                ),
+                key: readable_key(key),
+                reason: format!("bytes {}..{end} lie past the end of the {shard_size}-byte shard", entry.offset),
             });
         }
-        Ok(&shard[entry.offset as usize..end as usize])
+        Ok(StoredRange { shard_id: entry.shard_id, offset: entry.offset, size: entry.size })
     }
 
-    /// The single element of a DT_STRING scalar, verified, as bytes that stay mapped for as long
-    /// as the returned value lives, even after the bundle is dropped.
-    pub fn read_string_scalar(&self, key: &[u8], entry: &TensorEntry) -> Result<SharedBytes> {
-        let strings = self.read_strings(key, entry)?;
-        let (file, element) = (self.shard(entry.shard_id)?, strings[0]);
-        let start = element.as_ptr() as usize - file.bytes().as_ptr() as usize;
-        Ok(SharedBytes { file: Arc::clone(file), start, len: element.len() })
+    /// Reads `out.len()` bytes of a stored range, starting `skip` bytes into it.
+    pub(crate) fn read_range(&self, range: StoredRange, skip: u64, out: &mut [u8]) -> Result<()> {
+        let file = self.shards.file(range.shard_id)?;
+        file.read_exact_at(range.offset + skip, out)
+            .map_err(|source| FormatError::Io { path: self.shard_path(range.shard_id), source })
+    }
+
+    /// The stored bytes of an unsliced entry, read into memory (not verified).
+    pub fn read_stored(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<u8>> {
+        let range = self.stored_range(key, entry)?;
+        let file = self.shards.file(range.shard_id)?;
+        read_to_vec(&*file, range.offset, range.size).map_err(|source| FormatError::Io { path: self.shard_path(range.shard_id), source })
+    }
+
+    /// Checks the stored crc32c of an unsliced entry against its bytes, read in chunks: memory
+    /// stays constant whatever the tensor's size (what `verify` needs for strings and variants,
+    /// whose values are not read otherwise).
+    pub fn check_stored_checksum(&self, key: &[u8], entry: &TensorEntry) -> Result<()> {
+        const CHUNK: u64 = 1 << 20;
+        let range = self.stored_range(key, entry)?;
+        let mut buffer = vec![0u8; CHUNK.min(range.size) as usize];
+        let (mut crc, mut done) = (0u32, 0u64);
+        while done < range.size {
+            let piece = &mut buffer[..CHUNK.min(range.size - done) as usize];
+            self.read_range(range, done, piece)?;
+            crc = crc::extend(crc, piece);
+            done += piece.len() as u64;
+        }
+        if crc != crc::unmask(entry.masked_crc32c) {
+            return Err(FormatError::ChecksumMismatch {
+                path: self.shard_path(entry.shard_id),
+                what: format!("tensor {:?}", readable_key(key)),
+                stored: crc::unmask(entry.masked_crc32c),
+                computed: crc,
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored bytes of an unsliced entry inside the shard's memory map (not verified):
+    /// only for a bundle whose storage maps files.
+    pub(crate) fn mapped_stored(&self, key: &[u8], entry: &TensorEntry) -> Result<&[u8]> {
+        let range = self.stored_range(key, entry)?;
+        let mapped = self.shards.mapped(range.shard_id)?;
+        // The map covers the file as it was when opened; a shorter map means it shrank.
+        mapped.get(range.offset as usize..(range.offset + range.size) as usize).ok_or_else(|| FormatError::CorruptData {
+            path: self.shard_path(range.shard_id),
+            key: readable_key(key),
+            reason: "the shard is shorter than when it was opened".into(),
+        })
+    }
+
+    /// The single element of a DT_STRING scalar, verified, in memory the caller owns.
+    pub fn read_string_scalar(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<u8>> {
+        Ok(self.read_strings(key, entry)?.into_element(0))
     }
 
     /// The elements of a DT_STRING entry, with both checksums verified.
-    pub fn read_strings(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<&[u8]>> {
-        let bytes = self.stored_bytes(key, entry)?;
+    pub fn read_strings(&self, key: &[u8], entry: &TensorEntry) -> Result<Strings> {
+        let bytes = self.read_stored(key, entry)?;
         let path = || self.shard_path(entry.shard_id);
-        let key_text = || String::from_utf8_lossy(key).into_owned();
-        decode_strings(bytes, entry.num_elements(), self.header.endianness, entry.masked_crc32c).map_err(
+        let key_text = || readable_key(key);
+        let elements = decode_strings(&bytes, entry.num_elements(), self.header.endianness, entry.masked_crc32c).map_err(
             |error| match error {
                 StringPayloadError::Malformed(reason) => {
                     FormatError::CorruptData { path: path(), key: key_text(), reason }
@@ -183,23 +287,19 @@ impl Bundle {
                     computed,
                 },
             },
-        )
+        )?;
+        let base = bytes.as_ptr() as usize;
+        let ranges = elements.iter().map(|element| (element.as_ptr() as usize - base, element.as_ptr() as usize - base + element.len())).collect();
+        Ok(Strings { bytes, ranges })
     }
 }
 
-/// A range of a mapped data shard that keeps the mapping alive.
-#[derive(Clone, Debug)]
-pub struct SharedBytes {
-    file: Arc<MappedFile>,
-    start: usize,
-    len: usize,
-}
-
-impl SharedBytes {
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.file.bytes()[self.start..self.start + self.len]
-    }
+/// Where an unsliced tensor's bytes are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct StoredRange {
+    pub shard_id: u32,
+    pub offset: u64,
+    pub size: u64,
 }
 
 /// `P.index` for prefix `P`.
@@ -214,7 +314,7 @@ fn read_header(table: &Table) -> Result<BundleHeader> {
     let path = table.path().to_path_buf();
     let corrupt = |reason: String| FormatError::CorruptEntry { path: path.clone(), key: String::new(), reason };
     let value = table.get(b"")?.ok_or_else(|| corrupt("the bundle header (empty key) is missing".into()))?;
-    let header = BundleHeaderProto::decode(value).map_err(|error| corrupt(format!("undecodable header: {error}")))?;
+    let header = BundleHeaderProto::decode(value.as_slice()).map_err(|error| corrupt(format!("undecodable header: {error}")))?;
     if let Some(version) = &header.version {
         let unsupported = |reason: String| FormatError::UnsupportedVersion { path: path.clone(), reason };
         if version.producer < 0 {

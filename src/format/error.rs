@@ -6,9 +6,11 @@ use std::path::PathBuf;
 /// An error reading the files of a checkpoint. Each variant names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    /// `save_path` does not lead to a checkpoint; `tried` lists every path looked at.
-    #[error("no checkpoint found at {path}: tried {}", list_paths(tried))]
-    NotFound { path: PathBuf, tried: Vec<PathBuf> },
+    /// `save_path` does not lead to a checkpoint; `tried` lists every path looked at, and
+    /// `failure` the last error opening one of them that was not "no such file" (a permission,
+    /// a network, the caller's storage), which may be why.
+    #[error("no checkpoint found at {path}: tried {}{}", list_paths(tried), failure.as_ref().map(|e| format!(" (the last open failed: {e})")).unwrap_or_default())]
+    NotFound { path: PathBuf, tried: Vec<PathBuf>, failure: Option<io::Error> },
 
     /// The operating system refused to open or map a file.
     #[error("cannot read {path}: {source}")]

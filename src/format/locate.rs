@@ -7,35 +7,41 @@ use std::path::{Path, PathBuf};
 
 use super::bundle::index_path;
 use super::error::{FormatError, Result};
+use crate::io::{read_to_vec, PathKind, Storage};
 
 /// The name of the state file that `tf.train.Checkpoint.save` keeps beside its checkpoints.
 const STATE_FILE: &str = "checkpoint";
 /// State files hold a few paths; a larger one is not a state file (and is not read whole).
 const STATE_FILE_LIMIT: u64 = 1 << 20;
 
-/// Resolves `save_path` to the prefix `P` of an existing `P.index`.
-pub fn locate(save_path: &Path) -> Result<PathBuf> {
-    let mut tried = Vec::new();
-    if save_path.is_dir() {
-        let state_path = save_path.join(STATE_FILE);
-        tried.push(state_path.clone());
-        if let Some(latest) = latest_in_state_file(&state_path) {
+/// Resolves `save_path` to the prefix `P` of an existing `P.index` in `storage`.
+pub fn locate(storage: &dyn Storage, save_path: &Path) -> Result<PathBuf> {
+    let mut probe = Probe { storage, tried: Vec::new(), failure: None };
+    // A storage that cannot tell directories (an object store) has one where a state file is.
+    let state_path = save_path.join(STATE_FILE);
+    let directory = match storage.kind(save_path) {
+        Some(kind) => kind == PathKind::Directory,
+        None => !probe.has_index(save_path) && storage.open(&state_path).is_ok(),
+    };
+    if directory {
+        probe.tried.push(state_path.clone());
+        if let Some(latest) = latest_in_state_file(storage, &state_path) {
             let prefix = save_path.join(latest);
-            if accept(&prefix, &mut tried) {
+            if probe.accept(&prefix) {
                 return Ok(prefix);
             }
         }
-        return Err(FormatError::NotFound { path: save_path.to_path_buf(), tried });
+        return Err(probe.not_found(save_path));
     }
     if let Some(prefix) = strip_known_suffix(save_path) {
-        if accept(&prefix, &mut tried) {
+        if probe.accept(&prefix) {
             return Ok(prefix);
         }
     }
-    if accept(save_path, &mut tried) {
+    if probe.accept(save_path) {
         return Ok(save_path.to_path_buf());
     }
-    if is_v1_checkpoint(save_path) {
+    if is_v1_checkpoint(storage, save_path) {
         return Err(FormatError::Unsupported {
             path: save_path.to_path_buf(),
             reason: "a TensorFlow 1 checkpoint in the V1 format (one file, no .index); \
@@ -43,15 +49,44 @@ pub fn locate(save_path: &Path) -> Result<PathBuf> {
                 .into(),
         });
     }
-    Err(FormatError::NotFound { path: save_path.to_path_buf(), tried })
+    Err(probe.not_found(save_path))
 }
 
-/// Records `prefix.index` as tried and says whether it is a file.
-fn accept(prefix: &Path, tried: &mut Vec<PathBuf>) -> bool {
-    let index = index_path(prefix);
-    let found = index.is_file();
-    tried.push(index);
-    found
+/// The paths looked at so far, and why the last of them that exists could not be opened.
+struct Probe<'s> {
+    storage: &'s dyn Storage,
+    tried: Vec<PathBuf>,
+    failure: Option<std::io::Error>,
+}
+
+impl Probe<'_> {
+    /// Whether `prefix.index` exists as a file.
+    fn has_index(&mut self, prefix: &Path) -> bool {
+        let index = index_path(prefix);
+        if let Some(kind) = self.storage.kind(&index) {
+            return kind == PathKind::File;
+        }
+        match self.storage.open(&index) {
+            Ok(_) => true,
+            Err(error) => {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    self.failure = Some(error);
+                }
+                false
+            }
+        }
+    }
+
+    /// Records `prefix.index` as tried and says whether it is a file.
+    fn accept(&mut self, prefix: &Path) -> bool {
+        let found = self.has_index(prefix);
+        self.tried.push(index_path(prefix));
+        found
+    }
+
+    fn not_found(self, path: &Path) -> FormatError {
+        FormatError::NotFound { path: path.to_path_buf(), tried: self.tried, failure: self.failure }
+    }
 }
 
 /// `P` for `P.index` or `P.data-00000-of-00002`.
@@ -71,16 +106,16 @@ fn path_from(bytes: &[u8]) -> PathBuf {
 }
 
 /// A V1 checkpoint is a single sstable file named by its prefix.
-fn is_v1_checkpoint(path: &Path) -> bool {
-    super::table::Table::open(path).is_ok()
+fn is_v1_checkpoint(storage: &dyn Storage, path: &Path) -> bool {
+    super::table::Table::open(storage, path).is_ok()
 }
 
 /// The checkpoints the `checkpoint` state file in `dir` names (`all_model_checkpoint_paths`,
 /// joined to `dir`; the latest last, as `tf.train.CheckpointManager` writes them), whether or
 /// not they still exist. Empty when `dir` has no state file or it does not parse. What to offer
 /// when a prefix is gone, removed by `max_to_keep`.
-pub fn listed_checkpoints(dir: &Path) -> Vec<PathBuf> {
-    let Some(fields) = read_bounded(&dir.join(STATE_FILE), STATE_FILE_LIMIT).and_then(|text| parse_text_format(&text))
+pub fn listed_checkpoints(storage: &dyn Storage, dir: &Path) -> Vec<PathBuf> {
+    let Some(fields) = read_bounded(storage, &dir.join(STATE_FILE), STATE_FILE_LIMIT).and_then(|text| parse_text_format(&text))
     else {
         return Vec::new();
     };
@@ -95,8 +130,8 @@ pub fn listed_checkpoints(dir: &Path) -> Vec<PathBuf> {
 
 /// `model_checkpoint_path` of a state file, as TensorFlow reads it: a missing file, a file that
 /// does not parse, or an empty field all mean "no checkpoint".
-fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
-    let text = read_bounded(state_path, STATE_FILE_LIMIT)?;
+fn latest_in_state_file(storage: &dyn Storage, state_path: &Path) -> Option<PathBuf> {
+    let text = read_bounded(storage, state_path, STATE_FILE_LIMIT)?;
     let fields = parse_text_format(&text)?;
     let mut latest = None;
     for (name, value) in fields {
@@ -114,13 +149,10 @@ fn latest_in_state_file(state_path: &Path) -> Option<PathBuf> {
     latest.filter(|path| !path.is_empty()).map(|path| path_from(&path))
 }
 
-/// The contents of a regular file of at most `limit` bytes.
-fn read_bounded(path: &Path, limit: u64) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let file = super::mapped::open_regular(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= limit).then_some(bytes)
+/// The contents of a file of at most `limit` bytes.
+fn read_bounded(storage: &dyn Storage, path: &Path, limit: u64) -> Option<Vec<u8>> {
+    let file = storage.open(path).ok()?;
+    (file.size() <= limit).then(|| read_to_vec(&*file, 0, file.size()).ok())?
 }
 
 /// A scalar of protobuf text format, as far as `CheckpointState` uses it.
@@ -274,8 +306,8 @@ mod tests {
     fn lists_the_checkpoints_a_state_file_keeps() {
         // tests/fixtures/manager: CheckpointManager(max_to_keep=2) after three saves.
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manager");
-        assert_eq!(listed_checkpoints(&dir), [dir.join("ckpt-2"), dir.join("ckpt-3")]);
-        assert!(listed_checkpoints(&dir.join("no such folder")).is_empty());
+        assert_eq!(listed_checkpoints(&crate::io::LocalStorage::default(), &dir), [dir.join("ckpt-2"), dir.join("ckpt-3")]);
+        assert!(listed_checkpoints(&crate::io::LocalStorage::default(), &dir.join("no such folder")).is_empty());
     }
 
     #[test]

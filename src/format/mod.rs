@@ -1,6 +1,6 @@
 //! The on-disk layer: TensorFlow's tensor bundle (checkpoint format V2), read from untrusted files.
 //!
-//! `table` reads the `.index` sstable, `entry` checks tensor entries, `string_tensor` takes
+//! Every byte comes through [`crate::io`]. `table` reads the `.index` sstable, `entry` checks tensor entries, `string_tensor` takes
 //! DT_STRING payloads apart, `bundle` ties them to the data shards, and `locate` turns whatever
 //! path a user passes into a checkpoint prefix; `writer` makes bundles for tests and benchmarks. Nothing here knows about object graphs.
 
@@ -10,7 +10,7 @@ pub mod crc;
 pub mod entry;
 mod error;
 pub mod locate;
-mod mapped;
+mod shards;
 pub mod slice_key;
 pub mod string_tensor;
 pub mod table;
@@ -23,7 +23,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/tensorflow.rs"));
 }
 
-pub use bundle::{Bundle, BundleHeader, Endianness, SharedBytes};
+pub use bundle::{Bundle, BundleHeader, Endianness, Strings};
 pub use entry::{dtype_c_name, dtype_name, element_size, SliceExtent, TensorEntry};
 pub use error::{FormatError, Result};
 pub use proto::DataType;

@@ -3,15 +3,17 @@
 //! A block is validated as a whole when it is read (checksum, restart array, every entry, strictly
 //! increasing keys), so that lookups and scans over it never meet malformed bytes. Opening reads the
 //! footer and the index block only; a lookup then reads the one data block that can hold the key.
+//! Every byte comes through the I/O layer into memory the table owns.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering as MemoryOrdering};
+use std::sync::{Arc, Mutex};
 
 use super::coding::{fixed32_at, fixed64_at, Cursor};
 use super::crc;
 use super::error::{FormatError, Result};
-use super::mapped::MappedFile;
+use crate::io::{read_to_vec, RandomAccess, Storage};
 
 const FOOTER_LEN: usize = 48;
 const TABLE_MAGIC: u64 = 0xdb47_7524_8b80_fb57;
@@ -41,7 +43,7 @@ struct EntryLayout {
 }
 
 /// A checked block: its entry region and its restart array (fixed32 offsets), both borrowed
-/// from the mapped file.
+/// from the block's bytes in memory.
 #[derive(Debug)]
 pub struct Block<'a> {
     entries: &'a [u8],
@@ -95,8 +97,9 @@ impl<'a> Block<'a> {
         if self.num_restarts() == 0 || self.restart(0) != 0 {
             return Err("the first restart point is not the first entry".into());
         }
+        // One key buffer, updated in place: each entry costs its own bytes, never the length of
+        // the prefix it shares, so a block of ever longer keys is checked in linear time.
         let mut key: Vec<u8> = Vec::new();
-        let mut previous: Vec<u8> = Vec::new();
         let mut offset = 0usize;
         let mut next_restart = 0usize;
         let mut first = true;
@@ -109,13 +112,14 @@ impl<'a> Block<'a> {
                 }
                 next_restart += 1;
             }
-            std::mem::swap(&mut previous, &mut key);
-            key.clear();
-            key.extend_from_slice(&previous[..layout.shared]);
-            key.extend_from_slice(self.slice(layout.key_delta));
-            if !first && key <= previous {
+            // The new key is key[..shared] + delta: it sorts after the old one exactly when
+            // delta sorts after the old key's rest (an empty rest sorts first).
+            let delta = self.slice(layout.key_delta);
+            if !first && delta <= &key[layout.shared..] {
                 return Err(format!("keys are not strictly increasing at offset {offset}"));
             }
+            key.truncate(layout.shared);
+            key.extend_from_slice(delta);
             first = false;
             offset = layout.end;
         }
@@ -156,7 +160,26 @@ impl<'a> Block<'a> {
 
     /// Iterates from the first entry.
     pub fn iter(&self) -> BlockIter<'_, 'a> {
-        BlockIter { block: self, offset: 0, key: Vec::new(), value: &[] }
+        BlockIter { block: self, offset: 0, entry: 0, key: Vec::new(), value: &[] }
+    }
+
+    /// The full key of the entry at `offset` (an entry boundary), rebuilt from the restart point
+    /// before it: the cost is one restart interval, whatever the key's length.
+    fn key_at(&self, offset: usize) -> Vec<u8> {
+        // The number of restart points at or before `offset`; the first is at 0.
+        let (mut low, mut high) = (0usize, self.num_restarts());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.restart(middle) <= offset {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        let start = if low == 0 { 0 } else { self.restart(low - 1) };
+        let mut iter = BlockIter { block: self, offset: start, entry: 0, key: Vec::new(), value: &[] };
+        while iter.advance() && iter.entry < offset {}
+        iter.key
     }
 
     /// Positions an iterator on the first entry whose key is `>= target`, using a binary search
@@ -172,14 +195,17 @@ impl<'a> Block<'a> {
             }
         }
         let start = if low < self.num_restarts() { self.restart(low) } else { self.entries.len() };
-        BlockIter { block: self, offset: start, key: Vec::new(), value: &[] }
+        BlockIter { block: self, offset: start, entry: start, key: Vec::new(), value: &[] }
     }
 }
 
 /// A cursor over the entries of a checked block; `next` advances, `key`/`value` read the current.
 pub struct BlockIter<'b, 'a> {
     block: &'b Block<'a>,
+    /// Where the next entry starts.
     offset: usize,
+    /// Where the current entry starts.
+    entry: usize,
     key: Vec<u8>,
     value: &'a [u8],
 }
@@ -194,6 +220,7 @@ impl<'b, 'a> BlockIter<'b, 'a> {
         self.key.truncate(layout.shared);
         self.key.extend_from_slice(self.block.slice(layout.key_delta));
         self.value = self.block.slice(layout.value);
+        self.entry = self.offset;
         self.offset = layout.end;
         true
     }
@@ -213,41 +240,76 @@ impl<'b, 'a> BlockIter<'b, 'a> {
         &self.key
     }
 
-    /// Value of the current entry, borrowed from the mapped file.
+    /// Value of the current entry, borrowed from the block.
     pub fn value(&self) -> &'a [u8] {
         self.value
     }
 }
 
-/// An open `.index` file.
+/// Data blocks kept in memory after their first read, at most this many bytes of them.
+const BLOCK_CACHE_BYTES: usize = 8 << 20;
+
+/// An open `.index` file (or V1 checkpoint file): its index block in memory, data blocks read
+/// on demand and kept in a bounded cache. Memory is proportional to the index block, never to
+/// the lengths its prefix-compressed keys expand to.
 #[derive(Debug)]
 pub struct Table {
     path: PathBuf,
-    file: MappedFile,
-    /// Handles of the data blocks, in key order, with the separator key that bounds each.
-    data_blocks: Vec<(Vec<u8>, BlockHandle)>,
-    /// Whether each data block has passed its checks (checksum, restarts, entries) once: later
-    /// reads of it go straight to the lookup.
-    checked: Vec<AtomicBool>,
+    file: Arc<dyn RandomAccess>,
+    /// The index block's contents, checked: its keys are the separators of the data blocks.
+    index: Vec<u8>,
+    /// For each data block in key order: where its separator's entry starts in `index`, and
+    /// where the block is.
+    blocks: Vec<(u32, BlockHandle)>,
+    cache: Mutex<BlockCache>,
+}
+
+/// Checked data blocks by ordinal, evicted oldest first past `BLOCK_CACHE_BYTES`.
+#[derive(Debug, Default)]
+struct BlockCache {
+    blocks: HashMap<usize, Arc<Vec<u8>>>,
+    order: VecDeque<usize>,
+    bytes: usize,
+}
+
+impl BlockCache {
+    fn insert(&mut self, ordinal: usize, contents: Arc<Vec<u8>>) {
+        if self.blocks.contains_key(&ordinal) || contents.len() > BLOCK_CACHE_BYTES {
+            return;
+        }
+        self.bytes += contents.len();
+        self.blocks.insert(ordinal, contents);
+        self.order.push_back(ordinal);
+        while self.bytes > BLOCK_CACHE_BYTES {
+            let Some(oldest) = self.order.pop_front() else { break };
+            if let Some(evicted) = self.blocks.remove(&oldest) {
+                self.bytes -= evicted.len();
+            }
+        }
+    }
 }
 
 impl Table {
-    /// Maps `path` and reads its footer and index block.
-    pub fn open(path: &Path) -> Result<Table> {
-        let file = MappedFile::open(path)
-            .map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
-        let mut table = Table { path: path.to_path_buf(), file, data_blocks: Vec::new(), checked: Vec::new() };
+    /// Opens the table at `path` in `storage`: reads its footer and index block.
+    pub fn open(storage: &dyn Storage, path: &Path) -> Result<Table> {
+        let file = storage.open(path).map_err(|source| FormatError::Io { path: path.to_path_buf(), source })?;
+        Table::from_file(path, file)
+    }
+
+    /// Reads the footer and index block of an open file.
+    pub fn from_file(path: &Path, file: Arc<dyn RandomAccess>) -> Result<Table> {
+        let mut table = Table { path: path.to_path_buf(), file, index: Vec::new(), blocks: Vec::new(), cache: Mutex::default() };
         let index_handle = table.read_footer()?;
-        let index = table.read_block(index_handle, "index block")?;
-        let mut data_blocks = Vec::new();
+        table.index = table.read_block(index_handle, "index block")?;
+        let index = Block::split(&table.index).map_err(|reason| table.corrupt(format!("index block: {reason}")))?;
+        let mut blocks = Vec::new();
         let mut iter = index.iter();
         while iter.advance() {
             let handle = BlockHandle::decode(&mut Cursor::new(iter.value()))
                 .ok_or_else(|| table.corrupt("index entry holds no block handle".into()))?;
-            data_blocks.push((iter.key().to_vec(), handle));
+            blocks.push((iter.entry as u32, handle));
         }
-        table.checked = data_blocks.iter().map(|_| AtomicBool::new(false)).collect();
-        table.data_blocks = data_blocks;
+        table.blocks = blocks;
         Ok(table)
     }
 
@@ -260,15 +322,19 @@ impl Table {
         FormatError::CorruptTable { path: self.path.clone(), reason }
     }
 
+    fn io_error(&self, source: std::io::Error) -> FormatError {
+        FormatError::Io { path: self.path.clone(), source }
+    }
+
     /// Checks the magic number and returns the index block's handle.
     fn read_footer(&self) -> Result<BlockHandle> {
-        let bytes = self.file.bytes();
+        let size = self.file.size();
         let not_a_table = |reason: String| FormatError::NotATable { path: self.path.clone(), reason };
-        if bytes.len() < FOOTER_LEN {
-            return Err(not_a_table(format!("{} bytes is shorter than the 48-byte footer", bytes.len())));
+        if size < FOOTER_LEN as u64 {
+            return Err(not_a_table(format!("{size} bytes is shorter than the 48-byte footer")));
         }
-        let footer = &bytes[bytes.len() - FOOTER_LEN..];
-        if fixed64_at(footer, FOOTER_LEN - 8) != Some(TABLE_MAGIC) {
+        let footer = read_to_vec(&*self.file, size - FOOTER_LEN as u64, FOOTER_LEN as u64).map_err(|e| self.io_error(e))?;
+        if fixed64_at(&footer, FOOTER_LEN - 8) != Some(TABLE_MAGIC) {
             return Err(not_a_table("the footer lacks the table magic number".into()));
         }
         let mut cursor = Cursor::new(&footer[..FOOTER_LEN - 8]);
@@ -276,53 +342,22 @@ impl Table {
         BlockHandle::decode(&mut cursor).ok_or_else(|| self.corrupt("footer holds no index handle".into()))
     }
 
-    /// Data block `index`, checked in full the first time it is read: its own checks, and that
-    /// its keys lie after the previous block's separator and up to its own, so that a lookup
-    /// (which picks the block by separator) and a scan agree on every key.
-    fn data_block(&self, index: usize) -> Result<Block<'_>> {
-        let (separator, handle) = &self.data_blocks[index];
-        if self.checked[index].load(MemoryOrdering::Acquire) {
-            let start = handle.offset as usize; // in bounds: checked when the block was first read
-            let contents = &self.file.bytes()[start..start + handle.size as usize];
-            return Ok(Block::split(contents).expect("checked when first read"));
-        }
-        let block = self.read_block(*handle, "data block")?;
-        let mut iter = block.iter();
-        if iter.advance() {
-            if index > 0 && iter.key() <= self.data_blocks[index - 1].0.as_slice() {
-                return Err(self.corrupt(format!("data block {index} starts at or before the previous block's separator")));
-            }
-            while iter.advance() {}
-            if iter.key() > separator.as_slice() {
-                return Err(self.corrupt(format!("data block {index} holds keys beyond its index separator")));
-            }
-        }
-        self.checked[index].store(true, MemoryOrdering::Release);
-        Ok(block)
-    }
-
-    /// Reads, verifies and checks the block at `handle`.
-    fn read_block(&self, handle: BlockHandle, what: &str) -> Result<Block<'_>> {
-        let bytes = self.file.bytes();
-        let end = handle
-            .offset
-            .checked_add(handle.size)
-            .and_then(|end| end.checked_add(TRAILER_LEN))
-            .filter(|&end| end <= bytes.len() as u64)
-            .ok_or_else(|| {
-                self.corrupt(format!(
-                    "{what} at offset {} of {} bytes runs past the end of the {}-byte file",
-                    handle.offset,
-                    handle.size,
-                    bytes.len()
-                ))
-            })?;
-        let start = handle.offset as usize;
-        let contents_end = end as usize - TRAILER_LEN as usize;
-        let contents = &bytes[start..contents_end];
+    /// Reads the block at `handle`, verifies its checksum, and checks it in full; returns its
+    /// contents (trailer removed).
+    fn read_block(&self, handle: BlockHandle, what: &str) -> Result<Vec<u8>> {
+        let size = self.file.size();
+        let with_trailer = handle.size.checked_add(TRAILER_LEN).filter(|&len| handle.offset.checked_add(len).is_some_and(|end| end <= size));
+        let Some(with_trailer) = with_trailer else {
+            return Err(self.corrupt(format!(
+                "{what} at offset {} of {} bytes runs past the end of the {size}-byte file",
+                handle.offset, handle.size
+            )));
+        };
+        let mut bytes = read_to_vec(&*self.file, handle.offset, with_trailer).map_err(|e| self.io_error(e))?;
+        let contents_end = handle.size as usize;
         let compression = bytes[contents_end];
-        let stored = fixed32_at(bytes, contents_end + 1).expect("trailer is in bounds");
-        let computed = crc::extend(crc::crc32c(contents), &[compression]);
+        let stored = fixed32_at(&bytes, contents_end + 1).expect("the trailer was read");
+        let computed = crc::extend(crc::crc32c(&bytes[..contents_end]), &[compression]);
         if crc::unmask(stored) != computed {
             return Err(FormatError::ChecksumMismatch {
                 path: self.path.clone(),
@@ -332,38 +367,89 @@ impl Table {
             });
         }
         match compression {
-            0 => {}
+            0 => bytes.truncate(contents_end),
             1 => {
                 return Err(FormatError::Unsupported {
                     path: self.path.clone(),
-                    reason: format!("{what} is snappy-compressed; TensorFlow never writes that"),
+                    reason: format!("{what} is snappy-compressed, which this version does not read"),
                 })
             }
             other => return Err(self.corrupt(format!("{what} has unknown compression type {other}"))),
         }
-        Block::parse(contents).map_err(|reason| self.corrupt(format!("{what}: {reason}")))
+        Block::parse(&bytes).map_err(|reason| self.corrupt(format!("{what}: {reason}")))?;
+        Ok(bytes)
     }
 
-    /// The value stored under exactly `key`, if any. Reads one data block.
-    pub fn get(&self, key: &[u8]) -> Result<Option<&[u8]>> {
-        // First block whose separator is >= key: the only one that can hold it.
-        let index = self.data_blocks.partition_point(|(separator, _)| separator.as_slice() < key);
-        if index == self.data_blocks.len() {
+    fn index_block(&self) -> Block<'_> {
+        Block::split(&self.index).expect("checked when the table was opened")
+    }
+
+    /// Data block `ordinal`, read and checked, its keys lying after the separator `lower` of the
+    /// block before it and up to its own separator `upper`, so that a lookup (which picks the
+    /// block by separator) and a scan agree on every key. Each comparison costs at most the
+    /// length of a key stored in this block, so checking every block is linear in the file.
+    fn load_block(&self, ordinal: usize, lower: Option<&[u8]>, upper: &[u8]) -> Result<Arc<Vec<u8>>> {
+        let contents = self.read_block(self.blocks[ordinal].1, "data block")?;
+        let block = Block::split(&contents).expect("checked by read_block");
+        let mut iter = block.iter();
+        if iter.advance() {
+            if lower.is_some_and(|lower| iter.key() <= lower) {
+                return Err(self.corrupt(format!("data block {ordinal} starts at or before the previous block's separator")));
+            }
+            while iter.advance() {}
+            if iter.key() > upper {
+                return Err(self.corrupt(format!("data block {ordinal} holds keys beyond its index separator")));
+            }
+        }
+        Ok(Arc::new(contents))
+    }
+
+    /// Data block `ordinal`, from the cache or read.
+    fn data_block(&self, ordinal: usize) -> Result<Arc<Vec<u8>>> {
+        if let Some(cached) = self.cache.lock().unwrap_or_else(|poison| poison.into_inner()).blocks.get(&ordinal) {
+            return Ok(Arc::clone(cached));
+        }
+        let index = self.index_block();
+        let lower = (ordinal > 0).then(|| index.key_at(self.blocks[ordinal - 1].0 as usize));
+        let upper = index.key_at(self.blocks[ordinal].0 as usize);
+        let contents = self.load_block(ordinal, lower.as_deref(), &upper)?;
+        self.cache.lock().unwrap_or_else(|poison| poison.into_inner()).insert(ordinal, Arc::clone(&contents));
+        Ok(contents)
+    }
+
+    /// The value stored under exactly `key`, if any. Reads at most one data block.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // The first separator >= key names the only block that can hold it.
+        let index = self.index_block();
+        let mut separator = index.seek(key);
+        if !separator.advance_to(key) {
             return Ok(None);
         }
-        let block = self.data_block(index)?;
+        let ordinal = self.blocks.partition_point(|&(offset, _)| (offset as usize) < separator.entry);
+        let contents = self.data_block(ordinal)?;
+        let block = Block::split(&contents).expect("checked when read");
         let mut iter = block.seek(key);
         if iter.advance_to(key) && iter.key() == key {
-            return Ok(Some(iter.value()));
+            return Ok(Some(iter.value().to_vec()));
         }
         Ok(None)
     }
 
-    /// Calls `visit` with every (key, value) of the table in key order. Each block's keys were
+    /// Calls `visit` with every (key, value) of the table in key order. Each block's keys are
     /// checked to lie between the separators around it, so they increase across blocks too.
+    /// Blocks are read one at a time and not cached: a scan holds one block in memory.
     pub fn for_each(&self, mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
-        for index in 0..self.data_blocks.len() {
-            let block = self.data_block(index)?;
+        let index = self.index_block();
+        // Two cursors over the separators, the second one block behind: each key is rebuilt
+        // once, so walking the index stays linear however long its shared prefixes grow.
+        let (mut upper, mut lower) = (index.iter(), index.iter());
+        for ordinal in 0..self.blocks.len() {
+            upper.advance();
+            if ordinal > 0 {
+                lower.advance();
+            }
+            let contents = self.load_block(ordinal, (ordinal > 0).then(|| lower.key()), upper.key())?;
+            let block = Block::split(&contents).expect("checked when read");
             let mut iter = block.iter();
             while iter.advance() {
                 visit(iter.key(), iter.value())?;

@@ -1,7 +1,7 @@
 //! Tensor values: read into a caller's buffer (checked size, verified crc32c, host byte order,
 //! partitioned tensors assembled from their slices), or borrowed from the mapped shard.
 
-use super::bundle::Bundle;
+use super::bundle::{Bundle, StoredRange, Strings};
 use super::crc;
 use super::entry::{dtype_name, element_size, SliceExtent, TensorEntry};
 use super::error::{FormatError, Result};
@@ -12,10 +12,10 @@ use super::{DataType, Endianness};
 const MAX_SLICES: usize = 4096;
 
 /// Stored bytes of a tensor: the whole of it, or one slice and the box it fills.
-struct Piece<'b> {
+struct Piece {
     key: Vec<u8>,
     entry: TensorEntry,
-    stored: &'b [u8],
+    stored: StoredRange,
     place: Option<Vec<(u64, u64)>>,
 }
 
@@ -66,7 +66,7 @@ impl Bundle {
     pub fn size_bytes(&self, key: &[u8], entry: &TensorEntry) -> Result<u64> {
         match self.value_size(key, entry) {
             Err(FormatError::UnsupportedDtype { .. }) if entry.slices.is_empty() => {
-                Ok(self.stored_bytes(key, entry)?.len() as u64)
+                Ok(self.stored_range(key, entry)?.size)
             }
             other => other,
         }
@@ -74,10 +74,11 @@ impl Bundle {
 
     /// Where a tensor's bytes are: itself for a whole tensor, else each slice with the box it
     /// fills, after checking that the slices cover the tensor exactly once. Every piece's bytes
-    /// are checked to lie within its shard; none is read.
-    fn pieces(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<Piece<'_>>> {
+    /// are checked to lie within its shard, and no two pieces to share stored bytes, so that the
+    /// bytes a read produces never exceed the bytes stored; none is read.
+    fn pieces(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<Piece>> {
         if entry.slices.is_empty() {
-            let stored = self.stored_bytes(key, entry)?;
+            let stored = self.stored_range(key, entry)?;
             return Ok(vec![Piece { key: key.to_vec(), entry: entry.clone(), stored, place: None }]);
         }
         let corrupt = |reason: String| FormatError::CorruptEntry {
@@ -107,8 +108,13 @@ impl Bundle {
             if slice.dtype != entry.dtype || slice.shape != lengths || !slice.slices.is_empty() {
                 return Err(corrupt(format!("slice {place:?} is stored with another dtype or shape")));
             }
-            let stored = self.stored_bytes(&slice_name, &slice)?;
+            let stored = self.stored_range(&slice_name, &slice)?;
             pieces.push(Piece { key: slice_name, entry: slice, stored, place: Some(place) });
+        }
+        let mut ranges: Vec<StoredRange> = pieces.iter().map(|piece| piece.stored).filter(|range| range.size > 0).collect();
+        ranges.sort_unstable();
+        if ranges.windows(2).any(|pair| pair[0].shard_id == pair[1].shard_id && pair[0].offset + pair[0].size > pair[1].offset) {
+            return Err(corrupt("two of its slices share stored bytes".into()));
         }
         Ok(pieces)
     }
@@ -127,7 +133,8 @@ impl Bundle {
         Ok(())
     }
 
-    /// The stored bytes of a numeric tensor, without a copy. Only where no conversion is needed:
+    /// The stored bytes of a numeric tensor, without a copy, inside the shard's memory map: only
+    /// for a bundle opened with a storage that maps files. Only where no conversion is needed:
     /// an unsliced tensor of a fixed-size dtype, in a bundle of the host's byte order (or of
     /// single-byte elements). With `Verify::Checksums` the crc32c (and bool bytes) are checked,
     /// which reads every byte once; with `Verify::Skip` the cost does not depend on the size.
@@ -143,7 +150,7 @@ impl Bundle {
         if swap_width(entry.dtype) > 1 && self.header().endianness != host_endianness() {
             return Err(unsupported("its bytes are in the other byte order"));
         }
-        let stored = self.stored_bytes(key, entry)?;
+        let stored = self.mapped_stored(key, entry)?;
         if verify == Verify::Checksums {
             self.verify(key, entry, stored)?;
             self.check_bools(key, entry, stored)?;
@@ -163,13 +170,25 @@ impl Bundle {
             needed: size,
             given,
         })?;
+        let mut scratch = Vec::new();
         for piece in self.pieces(key, entry)? {
+            // A whole tensor is read straight into `out`; a slice into scratch, then into its box.
+            let target: &mut [u8] = match &piece.place {
+                None => &mut *out,
+                Some(_) => {
+                    let size = usize::try_from(piece.stored.size).map_err(|_| self.out_of_memory(key, piece.stored.size))?;
+                    scratch.clear();
+                    scratch.try_reserve_exact(size).map_err(|_| self.out_of_memory(key, piece.stored.size))?;
+                    scratch.resize(size, 0);
+                    &mut scratch
+                }
+            };
+            self.read_range(piece.stored, 0, target)?;
             if verify == Verify::Checksums {
-                self.verify(&piece.key, &piece.entry, piece.stored)?;
+                self.verify(&piece.key, &piece.entry, target)?;
             }
-            match &piece.place {
-                None => out.copy_from_slice(piece.stored),
-                Some(place) => copy_box(piece.stored, out, &entry.shape, place, width as usize),
+            if let Some(place) = &piece.place {
+                copy_box(&scratch, out, &entry.shape, place, width as usize);
             }
         }
         if self.header().endianness != host_endianness() {
@@ -182,6 +201,13 @@ impl Bundle {
             self.check_bools(key, entry, out)?;
         }
         Ok(())
+    }
+
+    fn out_of_memory(&self, key: &[u8], bytes: u64) -> FormatError {
+        FormatError::Io {
+            path: self.table().path().to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("cannot allocate {bytes} bytes to read tensor {:?}", Self::key_text(key))),
+        }
     }
 
     /// A bool is one byte, 0 or 1; anything else is damage, not `true`.
@@ -198,8 +224,8 @@ impl Bundle {
         Ok(())
     }
 
-    /// The elements of a DT_STRING tensor, borrowed from the shard, both checksums verified.
-    pub fn read_string_values(&self, key: &[u8], entry: &TensorEntry) -> Result<Vec<&[u8]>> {
+    /// The elements of a DT_STRING tensor, both checksums verified.
+    pub fn read_string_values(&self, key: &[u8], entry: &TensorEntry) -> Result<Strings> {
         if entry.dtype != DataType::DtString {
             return Err(FormatError::UnsupportedDtype {
                 path: self.table().path().to_path_buf(),

@@ -12,7 +12,7 @@ mod lookup;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::format::{Bundle, DataType, SharedBytes};
+use crate::format::{Bundle, DataType};
 use decode::{Decoded, Span};
 
 pub use error::{GraphError, Result};
@@ -56,17 +56,12 @@ pub struct VariableSlot<'g> {
     pub slot: SlotVariable<'g>,
 }
 
-/// The serialized graph: mapped from the data shard, or owned.
-#[derive(Debug)]
-enum GraphBytes {
-    Shared(SharedBytes),
-    Owned(Box<[u8]>),
-}
-
 /// A decoded, checked object graph. Immutable once built, so it may be shared between threads.
 #[derive(Debug)]
 pub struct ObjectGraph {
-    bytes: GraphBytes,
+    /// The serialized graph, in memory the graph owns: names are borrowed from here, and a
+    /// file rewritten under an open view cannot change them.
+    bytes: Box<[u8]>,
     decoded: Decoded,
     /// `children(n)` is `child_slots[child_start[n]..child_start[n + 1]]`: (reference index,
     /// child node id) in dict order.
@@ -84,7 +79,7 @@ pub struct ObjectGraph {
 }
 
 impl ObjectGraph {
-    /// Reads and checks the graph stored in `bundle`. The graph keeps the shard's mapping alive.
+    /// Reads and checks the graph stored in `bundle`, copying its bytes into memory it owns.
     pub fn load(bundle: &Bundle) -> Result<ObjectGraph> {
         let prefix = bundle.prefix();
         let corrupt = |reason: String| GraphError::CorruptObjectGraph { prefix: prefix.to_path_buf(), reason };
@@ -95,20 +90,16 @@ impl ObjectGraph {
             return Err(corrupt(format!("its entry is not a stored string scalar (dtype {:?}, shape {:?}, {} slices)", entry.dtype, entry.shape, entry.slices.len())));
         }
         let bytes = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
-        ObjectGraph::build(GraphBytes::Shared(bytes)).map_err(corrupt)
+        ObjectGraph::build(bytes.into_boxed_slice()).map_err(corrupt)
     }
 
     /// Decodes a serialized `TrackableObjectGraph` and checks every node id in it.
     pub fn decode(serialized: &[u8]) -> std::result::Result<ObjectGraph, String> {
-        ObjectGraph::build(GraphBytes::Owned(serialized.into()))
+        ObjectGraph::build(serialized.into())
     }
 
-    fn build(bytes: GraphBytes) -> std::result::Result<ObjectGraph, String> {
-        let serialized = match &bytes {
-            GraphBytes::Shared(shared) => shared.bytes(),
-            GraphBytes::Owned(owned) => owned,
-        };
-        let decoded = decode::decode(serialized).map_err(|reason| format!("undecodable: {reason}"))?;
+    fn build(bytes: Box<[u8]>) -> std::result::Result<ObjectGraph, String> {
+        let decoded = decode::decode(&bytes).map_err(|reason| format!("undecodable: {reason}"))?;
         check_node_ids(&decoded)?;
         let mut graph = ObjectGraph {
             bytes,
@@ -127,12 +118,9 @@ impl ObjectGraph {
     }
 
     fn text(&self, span: Span) -> &str {
-        let bytes = match &self.bytes {
-            GraphBytes::Shared(shared) => shared.bytes(),
-            GraphBytes::Owned(owned) => owned,
-        };
-        let piece = &bytes[span.start as usize..(span.start + span.len) as usize];
-        // SAFETY: `decode` checked that every span it recorded is UTF-8, and the bytes never change.
+        let piece = &self.bytes[span.start as usize..(span.start + span.len) as usize];
+        // SAFETY: `decode` checked that every span it recorded is UTF-8, and the graph owns the
+        // bytes, which nothing changes after that.
         unsafe { std::str::from_utf8_unchecked(piece) }
     }
 

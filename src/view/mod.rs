@@ -9,8 +9,10 @@ pub use live::{ChildSink, EdgeList, LiveGraph};
 
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::format::Bundle;
+use crate::io::Storage;
 use crate::graph::{GraphError, ObjectGraph};
 
 /// An open checkpoint viewed as objects. Immutable after `open`: share it freely between threads.
@@ -29,7 +31,16 @@ impl CheckpointView {
     ///
     /// A TF1 name-based checkpoint fails with [`GraphError::NameBasedCheckpoint`].
     pub fn open(save_path: impl AsRef<Path>) -> Result<CheckpointView, GraphError> {
-        let bundle = Bundle::open(save_path.as_ref())?;
+        CheckpointView::of_bundle(Bundle::open(save_path.as_ref())?)
+    }
+
+    /// [`CheckpointView::open`] on files reached through `storage`.
+    pub fn open_with(save_path: impl AsRef<Path>, storage: Arc<dyn Storage>) -> Result<CheckpointView, GraphError> {
+        CheckpointView::of_bundle(Bundle::open_with(save_path.as_ref(), storage)?)
+    }
+
+    /// Loads the object graph of an open bundle.
+    pub fn of_bundle(bundle: Bundle) -> Result<CheckpointView, GraphError> {
         let graph = ObjectGraph::load(&bundle)?;
         Ok(CheckpointView { bundle, graph })
     }

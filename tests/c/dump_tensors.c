@@ -59,8 +59,10 @@ static int dump_value(const ckview_tensor *tensor, ckview_str key) {
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
+  /* Memory maps, so that ckview_tensor_borrow can lend the stored bytes. */
+  ckview_open_options options = {CKVIEW_OPEN_MMAP, NULL, NULL};
   ckview_reader *reader = NULL;
-  if (ckview_reader_open(argv[1], &reader, NULL) != CKVIEW_OK) return 1;
+  if (ckview_reader_open_with(argv[1], &options, &reader, NULL) != CKVIEW_OK) return 1;
   ckview_tensor_list *list = NULL;
   if (ckview_reader_list(reader, &list, NULL) != CKVIEW_OK) return 1;
   size_t count = 0, failures = 0;
