@@ -4,6 +4,7 @@ use std::ffi::CStr;
 
 use prost::Message;
 
+use super::coding::Cursor;
 use super::proto::{BundleEntryProto, DataType};
 
 /// Largest rank TensorFlow accepts for a stored tensor.
@@ -93,6 +94,7 @@ pub struct TensorEntry {
 impl TensorEntry {
     /// Decodes and checks an entry of a bundle with `num_shards` data files.
     pub fn decode(value: &[u8], num_shards: u32) -> Result<TensorEntry, String> {
+        check_counts(value)?;
         let proto = BundleEntryProto::decode(value).map_err(|error| format!("undecodable: {error}"))?;
         let dtype = DataType::try_from(proto.dtype)
             .map_err(|_| format!("unknown dtype {}", proto.dtype))?;
@@ -137,6 +139,66 @@ impl TensorEntry {
     pub fn num_elements(&self) -> u64 {
         element_count(&self.shape).expect("checked by decode")
     }
+}
+
+/// Slices of one partitioned tensor that an entry may list (ckview reads at most 4096).
+const MAX_STORED_SLICES: usize = 1 << 16;
+
+/// Counts the dimensions and slices an entry lists before prost builds them: a dimension takes
+/// two bytes on disk and 32 in memory, so 20 MB of dimensions would become 320 MB, and a failed
+/// allocation aborts the host. Wire data that does not parse is left for prost to refuse.
+fn check_counts(value: &[u8]) -> Result<(), String> {
+    let mut slices = 0usize;
+    for (field, body) in length_delimited_fields(value) {
+        match field {
+            2 => {
+                let rank = length_delimited_fields(body).filter(|&(field, _)| field == 2).count();
+                if rank > MAX_RANK {
+                    return Err(format!("rank {rank} exceeds {MAX_RANK}"));
+                }
+            }
+            7 => {
+                slices += 1;
+                if slices > MAX_STORED_SLICES {
+                    return Err(format!("more than {MAX_STORED_SLICES} slices"));
+                }
+                let rank = length_delimited_fields(body).filter(|&(field, _)| field == 1).count();
+                if rank > MAX_RANK {
+                    return Err(format!("a slice of rank {rank} exceeds {MAX_RANK}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The length-delimited fields of a message, as (field number, bytes), until the first field
+/// that does not parse. Other wire types are skipped.
+fn length_delimited_fields(message: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let mut cursor = Cursor::new(message);
+    std::iter::from_fn(move || loop {
+        if cursor.rest().is_empty() {
+            return None;
+        }
+        let tag = cursor.varint64()?;
+        match tag & 7 {
+            0 => {
+                cursor.varint64()?;
+            }
+            1 => {
+                cursor.take(8)?;
+            }
+            2 => {
+                let len = usize::try_from(cursor.varint64()?).ok()?;
+                return Some((tag >> 3, cursor.take(len)?));
+            }
+            5 => {
+                cursor.take(4)?;
+            }
+            _ => return None,
+        }
+    })
 }
 
 fn decode_shape(shape: super::proto::TensorShapeProto) -> Result<Vec<u64>, String> {
