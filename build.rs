@@ -2,7 +2,12 @@
 //! fresh machine needs no system `protoc`.
 
 fn main() {
-    let schemas = ["proto/ckview/tensor_bundle.proto", "proto/ckview/trackable_object_graph.proto"];
+    let schemas = [
+        "proto/ckview/tensor_bundle.proto",
+        "proto/ckview/trackable_object_graph.proto",
+        "proto/ckview/tensor.proto",
+        "proto/ckview/saved_tensor_slice.proto",
+    ];
     for schema in schemas {
         println!("cargo:rerun-if-changed={schema}");
     }

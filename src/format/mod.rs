@@ -14,6 +14,7 @@ mod shards;
 pub mod slice_key;
 pub mod string_tensor;
 pub mod table;
+pub mod v1;
 pub mod values;
 pub mod writer;
 
