@@ -435,6 +435,29 @@ impl Table {
         Ok(None)
     }
 
+    /// Calls `visit` with each (key, value) from the first key `>= start` on, in key order, until
+    /// it returns `false` or the table ends: an ordered scan from one lookup, reading only the
+    /// blocks it walks through (from the cache, as `get` does).
+    pub fn scan_from(&self, start: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
+        let index = self.index_block();
+        let mut separator = index.seek(start);
+        if !separator.advance_to(start) {
+            return Ok(());
+        }
+        let first = self.blocks.partition_point(|&(offset, _)| (offset as usize) < separator.entry);
+        for ordinal in first..self.blocks.len() {
+            let contents = self.data_block(ordinal)?;
+            let block = Block::split(&contents).expect("checked when read");
+            let mut iter = if ordinal == first { block.seek(start) } else { block.iter() };
+            while iter.advance() {
+                if iter.key() >= start && !visit(iter.key(), iter.value())? {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `visit` with every (key, value) of the table in key order. Each block's keys are
     /// checked to lie between the separators around it, so they increase across blocks too.
     /// Blocks are read one at a time and not cached: a scan holds one block in memory.

@@ -3,9 +3,11 @@
 
 mod compare;
 mod live;
+mod tensors;
 
 pub use compare::{Comparison, Conflict, MatchedPair};
 pub use live::{ChildSink, EdgeList, LiveGraph};
+pub use tensors::{attribute_tensors, is_suffixed_key, AttributeTensor};
 
 use std::ops::Deref;
 use std::path::Path;
