@@ -386,3 +386,39 @@ fn truncations_and_byte_flips_are_errors_not_panics() {
         assert!(failures > bytes.len() * 3 * 9 / 10, "{source}: only {failures} flips caught");
     }
 }
+
+#[test]
+fn one_checkpoint_type_opens_both_formats() {
+    use ckview::format::Checkpoint;
+    let v1 = Checkpoint::open(&fixtures().join("model.ckpt")).unwrap();
+    assert!(matches!(v1, Checkpoint::V1(_)));
+    let listed: Vec<String> = v1.tensors().unwrap().iter().map(|t| String::from_utf8_lossy(&t.name).into_owned()).collect();
+    assert_eq!(listed.len(), 17);
+    let mut out = vec![0u8; v1.value_size(b"f16_vec").unwrap() as usize];
+    v1.read_value(b"f16_vec", &mut out).unwrap();
+    assert_eq!(out, host_order(unhex("003c00c0ff7b"), 2));
+    assert_eq!(v1.read_strings(b"string_scalar").unwrap(), [b"scalar".to_vec()]);
+    assert!(matches!(v1.value_size(b"nope"), Err(FormatError::KeyNotFound { .. })));
+    assert_eq!(v1.tensor(b"i64_mat").unwrap().unwrap().shape, [2, 2]);
+
+    let sharded = Checkpoint::open(&fixtures().join("sharded/model.ckpt-?????-of-00002")).unwrap();
+    assert_eq!(sharded.tensors().unwrap().len(), 3);
+    let partitioned = Checkpoint::open(&fixtures().join("partitioned/model.ckpt")).unwrap();
+    assert_eq!(partitioned.value_size(b"part_var").unwrap(), 160);
+
+    // A V2 bundle of the same era stays a V2 bundle.
+    let v2_prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tf1_name_based/model.ckpt");
+    let v2 = Checkpoint::open(&v2_prefix).unwrap();
+    assert!(matches!(v2, Checkpoint::V2(_)));
+    for tensor in v2.tensors().unwrap() {
+        if tensor.dtype == DataType::DtString {
+            v2.read_strings(&tensor.name).unwrap();
+        } else {
+            let mut out = vec![0u8; v2.value_size(&tensor.name).unwrap() as usize];
+            v2.read_value(&tensor.name, &mut out).unwrap();
+        }
+    }
+    assert!(matches!(Checkpoint::open(&fixtures().join("absent")), Err(FormatError::NotFound { .. })));
+    let not_a_table = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1/tf_answers.json");
+    assert!(Checkpoint::open(&not_a_table).is_err());
+}

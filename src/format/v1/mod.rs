@@ -9,8 +9,11 @@
 //! of which TensorFlow's own V1 reader refuses. Every record is walked without a generated
 //! decoder, every count checked against the bytes that hold it, before anything is allocated.
 
+mod checkpoint;
 mod values;
 mod wire;
+
+pub use checkpoint::{Checkpoint, TensorInfo};
 
 use std::collections::BTreeMap;
 use std::io;
