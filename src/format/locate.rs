@@ -303,6 +303,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "touches the filesystem, which Miri's isolation forbids")]
     fn lists_the_checkpoints_a_state_file_keeps() {
         // tests/fixtures/manager: CheckpointManager(max_to_keep=2) after three saves.
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manager");
