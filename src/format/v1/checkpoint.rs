@@ -12,6 +12,8 @@ use crate::format::values::Verify;
 use crate::io::{LocalStorage, Storage};
 
 /// A checkpoint of either format.
+/// One is made per open: the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Checkpoint {
     /// A tensor bundle (`P.index` and data files): TF2, and TF1 savers since 2017.

@@ -221,12 +221,9 @@ fn decode_meta(record: &[u8]) -> std::result::Result<Vec<MetaEntry>, MetaFailure
     let mut meta = None;
     for field in fields(record) {
         match field.map_err(|reason| corrupt(b"", reason))? {
-            (1, Value::Bytes(bytes)) => {
-                if meta.replace(bytes).is_some() {
-                    return Err(corrupt(b"", "the table of contents is given twice"));
-                }
-            }
-            (1 | 2, _) => return Err(corrupt(b"", "the empty key holds slice data, not a table of contents")),
+            (1, Value::Bytes(_)) if meta.is_some() => return Err(corrupt(b"", "the table of contents is given twice")),
+            (1, Value::Bytes(bytes)) => meta = Some(bytes),
+            (1 | 2, _) => return Err(corrupt(b"", "the empty key holds no V1 table of contents (a V2 bundle header?)")),
             _ => {}
         }
     }

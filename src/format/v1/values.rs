@@ -229,11 +229,8 @@ fn check_record(record: &[u8], tensor: &V1Tensor, place: &[(u64, u64)], layout: 
     let mut saved = None;
     for field in fields(record) {
         match field? {
-            (2, Value::Bytes(bytes)) => {
-                if saved.replace(bytes).is_some() {
-                    return Err("the record holds two slices".into());
-                }
-            }
+            (2, Value::Bytes(_)) if saved.is_some() => return Err("the record holds two slices".into()),
+            (2, Value::Bytes(bytes)) => saved = Some(bytes),
             (1, _) => return Err("the record holds a table of contents, not a slice".into()),
             (2, _) => return Err("malformed record".into()),
             _ => {}

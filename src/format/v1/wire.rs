@@ -33,7 +33,7 @@ fn next_field<'a>(cursor: &mut Cursor<'a>) -> Result<(u32, Value<'a>), String> {
     let at = cursor.position();
     let truncated = || format!("truncated protobuf field at byte {at}");
     let tag = cursor.varint64().ok_or_else(truncated)?;
-    let number = u32::try_from(tag >> 3).ok().filter(|&number| number >= 1 && number < 1 << 29);
+    let number = u32::try_from(tag >> 3).ok().filter(|number| (1..1 << 29).contains(number));
     let number = number.ok_or_else(|| format!("invalid protobuf field number at byte {at}"))?;
     let value = match tag & 7 {
         0 => Value::Varint(cursor.varint64().ok_or_else(truncated)?),
