@@ -304,7 +304,8 @@ fn write_text(out: &mut Out, document: &DiffJson, stat: bool) -> std::io::Result
             _ => change.a.as_ref().map(|side| printable(&side.key).into_owned()).unwrap_or_default(),
         };
         let slot = change.slot.as_ref().map(|slot| format!(" slot {}", printable(slot))).unwrap_or_default();
-        out.paint(Paint::Yellow, format!("~ {head}{slot}: {}", describe(change)))?;
+        let tensor = tensor_name(change).map(|name| format!(" {}", printable(&name))).unwrap_or_default();
+        out.paint(Paint::Yellow, format!("~ {head}{slot}{tensor}: {}", describe(change)))?;
         writeln!(out)?;
     }
     for conflict in &document.conflicts {
@@ -334,6 +335,18 @@ fn write_text(out: &mut Out, document: &DiffJson, stat: bool) -> std::io::Result
         ),
     )?;
     writeln!(out)
+}
+
+/// Which tensor of a node changed, when it is not its `VARIABLE_VALUE`: the attribute with the
+/// suffix of its key (`table-keys`, `ITERATOR_STATE`).
+fn tensor_name(change: &Change) -> Option<String> {
+    let attribute = change.attribute.as_deref().filter(|&name| name != "VARIABLE_VALUE" && name != "slot")?;
+    let key = change.a.as_ref().or(change.b.as_ref()).map(|side| side.key.as_str()).unwrap_or_default();
+    let marker = format!("/.ATTRIBUTES/{attribute}");
+    Some(match key.rfind(&marker) {
+        Some(at) => key[at + "/.ATTRIBUTES/".len()..].to_string(),
+        None => attribute.to_string(),
+    })
 }
 
 /// `dtype float32 -> float64, shape [2] -> [3]`, `values differ (max abs diff 0.5, ...)`.
@@ -442,9 +455,20 @@ fn compare_nodes(
 ) -> Result<(), Failure> {
     let attributes_a: Vec<Attribute<'_>> = a.view.attributes(node_a)?.collect();
     let attributes_b: Vec<Attribute<'_>> = b.view.attributes(node_b)?.collect();
-    let side = |checkpoint: &Checkpoint<'_>, attribute: &Attribute<'_>| -> Result<Side, FormatError> {
-        let entry = checkpoint.entries.get(attribute.checkpoint_key.as_bytes())?;
-        Ok(Side::new(attribute.checkpoint_key, entry))
+    // Each attribute's tensors: the key itself, or a table's `-keys`/`-values`, an iterator's
+    // `_STATE`; a missing one is one side without an entry.
+    let stored = |checkpoint: &Checkpoint<'_>, attributes: &[Attribute<'_>], attribute: &Attribute<'_>| {
+        let siblings: Vec<&str> = attributes
+            .iter()
+            .map(|other| other.checkpoint_key)
+            .filter(|&key| key != attribute.checkpoint_key)
+            .collect();
+        checkpoint.entries.attribute_tensors(attribute.checkpoint_key, &siblings)
+    };
+    let side = |checkpoint: &Checkpoint<'_>, attributes: &[Attribute<'_>], attribute: &Attribute<'_>| -> Result<Side, FormatError> {
+        let mut tensors = stored(checkpoint, attributes, attribute)?;
+        let first = tensors.swap_remove(0);
+        Ok(Side::new(&first.key, first.entry))
     };
     let change = |attribute: &str, a: Option<Side>, b: Option<Side>, what, value_diff| Change {
         node_a: Some(node_a),
@@ -459,28 +483,45 @@ fn compare_nodes(
     };
     for attribute_a in &attributes_a {
         let Some(attribute_b) = attributes_b.iter().find(|attribute| attribute.name == attribute_a.name) else {
-            changes.push(change(attribute_a.name, Some(side(a, attribute_a)?), None, vec!["only_in_a"], None));
+            changes.push(change(attribute_a.name, Some(side(a, &attributes_a, attribute_a)?), None, vec!["only_in_a"], None));
             continue;
         };
-        let (side_a, side_b) = (side(a, attribute_a)?, side(b, attribute_b)?);
-        let (what, value_diff) = match (&side_a.entry, &side_b.entry) {
-            (Some(entry_a), Some(entry_b)) => compare_tensors(
-                (a.view.bundle(), &side_a.key, entry_a),
-                (b.view.bundle(), &side_b.key, entry_b),
-                values,
-            )?,
-            (entry_a, entry_b) => {
-                let missing = [(entry_a.is_none(), "missing_in_a"), (entry_b.is_none(), "missing_in_b")];
-                (missing.iter().filter(|(missing, _)| *missing).map(|&(_, what)| what).collect(), None)
+        // Tensors paired by suffix: `table-keys` with `table-keys`.
+        let tensors_a = stored(a, &attributes_a, attribute_a)?;
+        let mut tensors_b: Vec<Option<_>> = stored(b, &attributes_b, attribute_b)?.into_iter().map(Some).collect();
+        let mut pairs = Vec::new();
+        for tensor_a in tensors_a {
+            let partner = tensors_b
+                .iter_mut()
+                .find(|tensor| tensor.as_ref().is_some_and(|tensor| tensor.suffix == tensor_a.suffix))
+                .and_then(Option::take);
+            let key_b = partner.as_ref().map_or_else(|| tensor_a.key.clone(), |tensor| tensor.key.clone());
+            let side_b = Side::new(&key_b, partner.and_then(|tensor| tensor.entry));
+            pairs.push((Side::new(&tensor_a.key, tensor_a.entry), side_b));
+        }
+        for tensor_b in tensors_b.into_iter().flatten() {
+            pairs.push((Side::new(&tensor_b.key, None), Side::new(&tensor_b.key, tensor_b.entry)));
+        }
+        for (side_a, side_b) in pairs {
+            let (what, value_diff) = match (&side_a.entry, &side_b.entry) {
+                (Some(entry_a), Some(entry_b)) => compare_tensors(
+                    (a.view.bundle(), &side_a.key, entry_a),
+                    (b.view.bundle(), &side_b.key, entry_b),
+                    values,
+                )?,
+                (entry_a, entry_b) => {
+                    let missing = [(entry_a.is_none(), "missing_in_a"), (entry_b.is_none(), "missing_in_b")];
+                    (missing.iter().filter(|(missing, _)| *missing).map(|&(_, what)| what).collect(), None)
+                }
+            };
+            if !what.is_empty() {
+                changes.push(change(attribute_a.name, Some(side_a), Some(side_b), what, value_diff));
             }
-        };
-        if !what.is_empty() {
-            changes.push(change(attribute_a.name, Some(side_a), Some(side_b), what, value_diff));
         }
     }
     for attribute_b in &attributes_b {
         if !attributes_a.iter().any(|attribute| attribute.name == attribute_b.name) {
-            changes.push(change(attribute_b.name, None, Some(side(b, attribute_b)?), vec!["only_in_b"], None));
+            changes.push(change(attribute_b.name, None, Some(side(b, &attributes_b, attribute_b)?), vec!["only_in_b"], None));
         }
     }
     Ok(())

@@ -163,7 +163,23 @@ fn resolve(bundle: &Bundle, text: &str) -> Result<Target, Failure> {
             }
         };
         if let Some(attribute) = chosen {
-            with_tensor.push((node_id, attribute.checkpoint_key.as_bytes().to_vec()));
+            // A table or an iterator stores its attribute under suffixed keys (`-keys`,
+            // `-values`, `_STATE`): one of them is the tensor; several are named to choose from.
+            let siblings: Vec<&str> =
+                attributes.iter().map(|other| other.checkpoint_key).filter(|&key| key != attribute.checkpoint_key).collect();
+            let stored = ckview::view::attribute_tensors(bundle, attribute.checkpoint_key, &siblings)?;
+            match stored.as_slice() {
+                [one] => with_tensor.push((node_id, one.key.as_bytes().to_vec())),
+                several => {
+                    let keys: Vec<&str> = several.iter().map(|tensor| tensor.key.as_str()).collect();
+                    return Err(Failure::Error(format!(
+                        "{prefix}: node {text} (id {node_id}) stores its {} under {} keys; show one by key: {}",
+                        attribute.name,
+                        keys.len(),
+                        keys.join(", ")
+                    )));
+                }
+            }
         }
     }
     match (candidates.as_slice(), with_tensor.as_slice()) {

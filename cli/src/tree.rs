@@ -41,7 +41,9 @@ enum Tensor {
 /// One serialized tensor of a node (`VARIABLE_VALUE`, ...).
 struct Attr<'v> {
     name: &'v str,
-    key: &'v str,
+    /// What the tensor's key adds to the attribute's `checkpoint_key` (`-keys`, `_STATE`), or "".
+    suffix: String,
+    key: String,
     /// The name of the object it was saved from (Keras: the layer's name, `conv1_conv/kernel`).
     full_name: &'v str,
     tensor: Tensor,
@@ -136,16 +138,37 @@ fn tensor(view: &CheckpointView, entries: &Entries<'_>, key: &str) -> Tensor {
     }
 }
 
+/// A node's tensors, one per stored key: a table's attribute has two (`-keys`, `-values`).
 fn node_attributes<'v>(view: &'v CheckpointView, entries: &Entries<'_>, node: u32) -> Result<Vec<Attr<'v>>, Failure> {
-    Ok(view
-        .attributes(node)?
-        .map(|attribute| Attr {
-            name: attribute.name,
-            key: attribute.checkpoint_key,
-            full_name: attribute.full_name,
-            tensor: tensor(view, entries, attribute.checkpoint_key),
-        })
-        .collect())
+    let attributes: Vec<_> = view.attributes(node)?.collect();
+    let keys: Vec<&str> = attributes.iter().map(|attribute| attribute.checkpoint_key).collect();
+    let mut found = Vec::new();
+    for attribute in &attributes {
+        let siblings: Vec<&str> = keys.iter().copied().filter(|&key| key != attribute.checkpoint_key).collect();
+        let stored = match entries.attribute_tensors(attribute.checkpoint_key, &siblings) {
+            Ok(stored) => stored,
+            Err(error) => {
+                found.push(Attr {
+                    name: attribute.name,
+                    suffix: String::new(),
+                    key: attribute.checkpoint_key.to_string(),
+                    full_name: attribute.full_name,
+                    tensor: Tensor::Unreadable(error.to_string()),
+                });
+                continue;
+            }
+        };
+        for stored in stored {
+            found.push(Attr {
+                name: attribute.name,
+                tensor: tensor(view, entries, &stored.key),
+                suffix: stored.suffix,
+                key: stored.key,
+                full_name: attribute.full_name,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// Adds a variable (a node whose VARIABLE_VALUE was found) to the totals, once per node.
@@ -279,14 +302,14 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
             out.paint(Paint::Dim, format!(" #{node}"))?;
             if let Some(value) = value {
                 write!(out, "  ")?;
-                tensor_text(out, &value.tensor, value.key)?;
+                tensor_text(out, &value.tensor, &value.key)?;
                 full_name_text(out, value.full_name, path)?;
             }
             writeln!(out)?;
             for attribute in attributes.iter().filter(|attribute| attribute.name != "VARIABLE_VALUE") {
                 indent(out, depth + 1)?;
-                out.paint(Paint::Dim, format!("attribute {}  ", printable(attribute.name)))?;
-                tensor_text(out, &attribute.tensor, attribute.key)?;
+                out.paint(Paint::Dim, format!("attribute {}{}  ", printable(attribute.name), printable(&attribute.suffix)))?;
+                tensor_text(out, &attribute.tensor, &attribute.key)?;
                 writeln!(out)?;
             }
             for slot in &slots {
@@ -296,7 +319,7 @@ fn text_line(out: &mut Out, line: Line<'_, '_>) -> io::Result<()> {
                 write!(out, "  ")?;
                 match &slot.tensor {
                     Some(attribute) => {
-                        tensor_text(out, &attribute.tensor, attribute.key)?;
+                        tensor_text(out, &attribute.tensor, &attribute.key)?;
                         full_name_text(out, attribute.full_name, "")?;
                     }
                     None => out.paint(Paint::Red, "no VARIABLE_VALUE")?,
@@ -416,7 +439,7 @@ struct RefJson<'v, 'p> {
 #[derive(Serialize)]
 struct TensorJson<'v> {
     attribute: &'v str,
-    key: &'v str,
+    key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     dtype: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
