@@ -121,6 +121,9 @@ typedef enum {
   CKVIEW_CALLBACK_FAILED = 18,
   // The tensor's dtype has no fixed element size (strings, variants) or is not readable as asked.
   CKVIEW_UNSUPPORTED_DTYPE = 19,
+  // `save_path` is a file of another kind (HDF5, a Keras archive, saved_model.pb, a TF1
+  // `.meta`); the message says what to pass instead.
+  CKVIEW_NOT_A_CHECKPOINT = 20,
   // A bug in ckview (a caught panic). Please report it with the message.
   CKVIEW_INTERNAL_ERROR = 255,
 } ckview_status;

@@ -50,6 +50,9 @@ pub enum ckview_status {
     CKVIEW_CALLBACK_FAILED = 18,
     /// The tensor's dtype has no fixed element size (strings, variants) or is not readable as asked.
     CKVIEW_UNSUPPORTED_DTYPE = 19,
+    /// `save_path` is a file of another kind (HDF5, a Keras archive, saved_model.pb, a TF1
+    /// `.meta`); the message says what to pass instead.
+    CKVIEW_NOT_A_CHECKPOINT = 20,
     /// A bug in ckview (a caught panic). Please report it with the message.
     CKVIEW_INTERNAL_ERROR = 255,
 }
@@ -59,6 +62,7 @@ impl From<&FormatError> for ckview_status {
         use ckview_status::*;
         match error {
             FormatError::NotFound { .. } => CKVIEW_NOT_FOUND,
+            FormatError::NotACheckpoint { .. } => CKVIEW_NOT_A_CHECKPOINT,
             FormatError::Io { .. } => CKVIEW_IO_ERROR,
             FormatError::NotATable { .. } => CKVIEW_NOT_A_TABLE,
             FormatError::CorruptTable { .. } => CKVIEW_CORRUPT_TABLE,
@@ -116,6 +120,7 @@ pub extern "C" fn ckview_status_name(status: c_int) -> *const c_char {
         17 => b"CKVIEW_NODE_UNREACHABLE\0",
         18 => b"CKVIEW_CALLBACK_FAILED\0",
         19 => b"CKVIEW_UNSUPPORTED_DTYPE\0",
+        20 => b"CKVIEW_NOT_A_CHECKPOINT\0",
         255 => b"CKVIEW_INTERNAL_ERROR\0",
         _ => b"unknown status\0",
     };

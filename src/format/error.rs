@@ -52,6 +52,11 @@ pub enum FormatError {
     #[error("the buffer for tensor {key:?} holds {given} bytes but the tensor needs {needed}")]
     BufferTooSmall { key: String, needed: u64, given: u64 },
 
+    /// `save_path` is a file of another kind (HDF5 weights, a Keras archive, a SavedModel's or a
+    /// TF1 MetaGraph's graph); `instead` says what to pass.
+    #[error("{path} is {what}, not a TensorFlow checkpoint: {instead}")]
+    NotACheckpoint { path: PathBuf, what: String, instead: String },
+
     /// The bundle has no entry with this key.
     #[error("{path}: no tensor with key {key:?}")]
     KeyNotFound { path: PathBuf, key: String },

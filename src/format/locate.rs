@@ -31,7 +31,19 @@ pub fn locate(storage: &dyn Storage, save_path: &Path) -> Result<PathBuf> {
                 return Ok(prefix);
             }
         }
+        if let Some(prefix) = saved_model_variables(&mut probe, save_path) {
+            return Ok(prefix);
+        }
         return Err(probe.not_found(save_path));
+    }
+    // The `checkpoint` state file itself: the latest checkpoint it names, beside it.
+    if save_path.file_name().is_some_and(|name| name == STATE_FILE) {
+        if let Some(latest) = latest_in_state_file(storage, save_path) {
+            let prefix = save_path.parent().unwrap_or(Path::new("")).join(latest);
+            if probe.accept(&prefix) {
+                return Ok(prefix);
+            }
+        }
     }
     if let Some(prefix) = strip_known_suffix(save_path) {
         if probe.accept(&prefix) {
@@ -49,7 +61,77 @@ pub fn locate(storage: &dyn Storage, save_path: &Path) -> Result<PathBuf> {
                 .into(),
         });
     }
+    if storage.kind(save_path).is_none() {
+        if let Some(prefix) = saved_model_variables(&mut probe, save_path) {
+            return Ok(prefix);
+        }
+    }
+    if let Some(error) = not_a_checkpoint(storage, save_path) {
+        return Err(error);
+    }
     Err(probe.not_found(save_path))
+}
+
+/// A SavedModel directory (`saved_model.pb` and `variables/`) keeps its variables in the
+/// checkpoint `variables/variables`; its `variables/` folder leads there too.
+fn saved_model_variables(probe: &mut Probe<'_>, dir: &Path) -> Option<PathBuf> {
+    let in_model = dir.join("variables").join("variables");
+    if probe.accept(&in_model) {
+        return Some(in_model);
+    }
+    let in_folder = dir.join("variables");
+    (dir.file_name().is_some_and(|name| name == "variables") && probe.accept(&in_folder)).then_some(in_folder)
+}
+
+/// How many bytes of a file are read to tell what it is.
+const SNIFF_BYTES: u64 = 4096;
+
+/// A file that exists but is no checkpoint, named for what it is, with what to pass instead:
+/// HDF5 (`model.weights.h5`), a Keras archive (`model.keras`), a SavedModel's graph
+/// (`saved_model.pb`), a TF1 MetaGraph (`model.ckpt.meta`). Reads at most [`SNIFF_BYTES`].
+fn not_a_checkpoint(storage: &dyn Storage, path: &Path) -> Option<FormatError> {
+    if storage.kind(path).is_some_and(|kind| kind != PathKind::File) {
+        return None;
+    }
+    let file = storage.open(path).ok()?;
+    let head = read_to_vec(&*file, 0, file.size().min(SNIFF_BYTES)).ok()?;
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let error = |what: &str, instead: String| {
+        Some(FormatError::NotACheckpoint { path: path.to_path_buf(), what: what.into(), instead })
+    };
+    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return error(
+            "an HDF5 file (Keras `save_weights` writes weights as .h5)",
+            "read it with h5py or `model.load_weights`; ckview reads tf.train.Checkpoint files (P.index and P.data-*)".into(),
+        );
+    }
+    let names_keras_parts = [&b"config.json"[..], b"metadata.json"].iter().any(|part| head.windows(part.len()).any(|w| w == *part));
+    if head.starts_with(b"PK\x03\x04") && names_keras_parts {
+        return error(
+            "a Keras archive (`model.save` writes a zip of config.json, metadata.json and model.weights.h5)",
+            "load it with `keras.saving.load_model`, or write a checkpoint with tf.train.Checkpoint(model=...).write".into(),
+        );
+    }
+    let saved_model_proto = head.first() == Some(&0x08) && head.get(2) == Some(&0x12);
+    if name == "saved_model.pb" || (name.ends_with(".pb") && saved_model_proto) {
+        return error(
+            "a SavedModel's graph (saved_model.pb)",
+            match storage.open(&index_path(&parent.join("variables").join("variables"))) {
+                Ok(_) => format!("its variables are a checkpoint: pass the SavedModel directory {}", parent.display()),
+                Err(_) => "its variables are a checkpoint: pass the SavedModel directory it belongs to (the folder holding \
+                           saved_model.pb and variables/), or its variables/variables prefix"
+                    .into(),
+            },
+        );
+    }
+    if let Some(prefix) = name.strip_suffix(".meta").filter(|prefix| !prefix.is_empty()) {
+        return error(
+            "a TF1 MetaGraph (the graph tf.compat.v1.train.Saver exports beside its checkpoint)",
+            format!("pass the checkpoint prefix {}", parent.join(prefix).display()),
+        );
+    }
+    None
 }
 
 /// The paths looked at so far, and why the last of them that exists could not be opened.
