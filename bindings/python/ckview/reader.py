@@ -21,7 +21,14 @@ _NUMERIC = {
     "uint8": ("uint8", "B"), "uint16": ("uint16", "H"), "uint32": ("uint32", "I"), "uint64": ("uint64", "Q"),
     "bool": ("bool", "?"), "complex64": ("complex64", "f"), "complex128": ("complex128", "d"),
     "bfloat16": ("bfloat16", "H"),
+    # One byte per element on disk, as ml_dtypes keeps them (tests/fixtures/README.md).
+    "float8_e5m2": ("uint8", "B"), "float8_e4m3fn": ("uint8", "B"), "float8_e4m3fnuz": ("uint8", "B"),
+    "float8_e4m3b11fnuz": ("uint8", "B"), "float8_e5m2fnuz": ("uint8", "B"), "int4": ("uint8", "B"),
+    "uint4": ("uint8", "B"), "int2": ("uint8", "B"), "uint2": ("uint8", "B"), "float4_e2m1fn": ("uint8", "B"),
 }
+# Returned as ml_dtypes arrays when ml_dtypes is installed, as TensorFlow does.
+_ML_DTYPES = {"bfloat16", "float8_e5m2", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2fnuz",
+              "int4", "uint4", "int2", "uint2", "float4_e2m1fn"}
 
 
 class _Tensor:
@@ -83,12 +90,12 @@ def _convert(raw, tensor):
     if code is None:
         raise CkviewError(19, f"tensor {tensor.key!r} has dtype {tensor.dtype}, which ckview does not convert")
     if numpy is not None:
-        if tensor.dtype == "bfloat16":
+        if tensor.dtype in _ML_DTYPES:
             try:
-                import ml_dtypes  # what TensorFlow itself returns bfloat16 values as
-                dtype = ml_dtypes.bfloat16
-            except ImportError:
-                dtype = numpy.uint16  # the raw bit patterns
+                import ml_dtypes  # what TensorFlow itself returns these values as
+                dtype = getattr(ml_dtypes, tensor.dtype)
+            except (ImportError, AttributeError):
+                dtype = numpy.uint16 if tensor.dtype == "bfloat16" else numpy.uint8  # the raw bit patterns
         else:
             dtype = numpy.dtype(numpy_name)
         return _numpy_value(numpy.frombuffer(raw, dtype=dtype).copy(), tensor.shape)
@@ -182,8 +189,17 @@ class CheckpointReader(Managed):
         return {tensor.key: list(tensor.shape) for tensor in self._tensors()}
 
     def get_variable_to_dtype_map(self):
-        """`{key: dtype name}` (`"float32"`, `"string"`, ...) for every tensor."""
-        return {tensor.key: tensor.dtype for tensor in self._tensors()}
+        """`{key: DType}` for every tensor: each has TensorFlow's `name`, `as_numpy_dtype` and
+        `size`, and equals its name (`"float32"`, `"string"`, ...)."""
+        from .tf_compat import DType
+        return {tensor.key: DType(tensor.dtype) for tensor in self._tensors()}
+
+    def debug_string(self):
+        """`key (DT_X) [d0,d1]` per tensor, one a line, as bytes: TensorFlow's `debug_string()`."""
+        enum = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF"}
+        lines = [f"{t.key} ({enum.get(t.dtype, 'DT_' + t.dtype.upper())}) [{','.join(str(d) for d in t.shape)}]\n"
+                 for t in self._tensors()]
+        return "".join(lines).encode("utf-8", "surrogateescape")
 
     def has_tensor(self, key):
         """Whether a tensor is stored under `key`."""
