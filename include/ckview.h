@@ -498,7 +498,9 @@ void ckview_tensor_free(ckview_tensor *tensor);
 // The tensor's key, borrowed from the tensor.
 ckview_status ckview_tensor_key(const ckview_tensor *tensor, ckview_str *key_out);
 
-// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
+// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...), as stored: a
+// number ckview does not know is passed on (`ckview_dtype_name` gives `"unknown"` for it, and
+// reading the values gives `CKVIEW_UNSUPPORTED_DTYPE`).
 ckview_status ckview_tensor_dtype(const ckview_tensor *tensor, int32_t *dtype_out);
 
 // Bytes per element of a `DataType` number (4 for `DT_FLOAT`, 16 for `DT_COMPLEX128`); 0 for

@@ -239,7 +239,8 @@ fn impossible_entries_are_refused_before_any_read() {
         let error = format_error(CheckpointView::open(&ck));
         assert!(matches!(error, FormatError::CorruptEntry { .. }), "{name}: {error}");
     }
-    // A numeric tensor whose size does not match its shape.
+    // A numeric tensor whose size does not match its shape: it lists, flagged, and reading it
+    // fails with its own status.
     let dir = scratch("numeric_size");
     let ck = crafted(&dir, |w| {
         let mut entry = graph_entry(&[3], 0, 0, 8);
@@ -247,7 +248,9 @@ fn impossible_entries_are_refused_before_any_read() {
         w.add_entry(b"bad", entry)
     });
     let bundle = Bundle::open(&ck).unwrap();
-    assert!(matches!(bundle.entry(b"bad"), Err(FormatError::CorruptEntry { .. })));
+    let entry = bundle.entry(b"bad").unwrap().unwrap();
+    assert_eq!(entry.inconsistent.as_deref(), Some("8 bytes stored for 3 elements of float32"));
+    assert!(matches!(bundle.value_size(b"bad", &entry), Err(FormatError::CorruptEntry { .. })));
 }
 
 #[test]

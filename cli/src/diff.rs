@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
 
-use ckview::format::{dtype_name, Bundle, FormatError, TensorEntry};
+use ckview::format::{Bundle, FormatError, TensorEntry};
 use ckview::graph::Attribute;
 use ckview::{CheckpointView, GraphError};
 use serde::Serialize;
@@ -56,7 +56,7 @@ struct Change {
 #[derive(Serialize)]
 struct Side {
     key: String,
-    dtype: Option<&'static str>,
+    dtype: Option<std::borrow::Cow<'static, str>>,
     shape: Option<Vec<u64>>,
     #[serde(skip)]
     entry: Option<TensorEntry>,
@@ -66,7 +66,7 @@ impl Side {
     fn new(key: &str, entry: Option<TensorEntry>) -> Side {
         Side {
             key: key.to_string(),
-            dtype: entry.as_ref().map(|entry| dtype_name(entry.dtype)),
+            dtype: entry.as_ref().map(TensorEntry::dtype_label),
             shape: entry.as_ref().map(|entry| entry.shape.clone()),
             entry,
         }
@@ -361,9 +361,9 @@ fn describe(change: &Change) -> String {
         .changes
         .iter()
         .map(|&what| match (what, entry_a, entry_b) {
-            ("dtype", Some(x), Some(y)) => format!("dtype {} -> {}", dtype_name(x.dtype), dtype_name(y.dtype)),
+            ("dtype", Some(x), Some(y)) => format!("dtype {} -> {}", x.dtype_label(), y.dtype_label()),
             ("shape", Some(x), Some(y)) => format!("shape {} -> {}", shape_text(&x.shape), shape_text(&y.shape)),
-            ("values", Some(x), _) => format!("values differ ({} {})", dtype_name(x.dtype), shape_text(&x.shape)),
+            ("values", Some(x), _) => format!("values differ ({} {})", x.dtype_label(), shape_text(&x.shape)),
             ("only_in_a", _, _) => format!("{attribute} only in A"),
             ("only_in_b", _, _) => format!("{attribute} only in B"),
             ("missing_in_a", _, _) => format!("tensor {} is missing from A's bundle", key(&change.a)),
@@ -535,7 +535,7 @@ fn compare_tensors(
 ) -> Result<(Vec<&'static str>, Option<ValueDiff>), Failure> {
     let (entry_a, entry_b) = (a.2, b.2);
     let mut what = Vec::new();
-    if entry_a.dtype != entry_b.dtype {
+    if entry_a.dtype_number != entry_b.dtype_number {
         what.push("dtype");
     }
     if entry_a.shape != entry_b.shape {

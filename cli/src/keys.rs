@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Write;
 
-use ckview::format::dtype_name;
 use ckview::ObjectGraph;
 use serde::Serialize;
 
@@ -18,7 +17,7 @@ use crate::Outcome;
 #[derive(Serialize)]
 struct KeyRow<'g> {
     key: String,
-    dtype: &'static str,
+    dtype: std::borrow::Cow<'static, str>,
     shape: &'g [u64],
     size_bytes: u64,
     shard: Option<u32>,
@@ -43,7 +42,7 @@ pub fn run(ckpt: &OsStr, pattern: Option<&str>, as_json: bool, out: &mut Out) ->
         .iter()
         .map(|(key, entry)| KeyRow {
             key: lossy(key),
-            dtype: dtype_name(entry.dtype),
+            dtype: entry.dtype_label(),
             shape: &entry.shape,
             size_bytes: tensor_bytes(&bundle, key, entry),
             shard: entry.slices.is_empty().then_some(entry.shard_id),

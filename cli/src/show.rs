@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::io::Write;
 
 use ckview::format::slice_key::{slice_key, slice_spec};
-use ckview::format::{dtype_name, Bundle, DataType, FormatError, TensorEntry, Verify};
+use ckview::format::{Bundle, DataType, FormatError, TensorEntry, Verify};
 use ckview::graph::Attribute;
 use ckview::{GraphError, ObjectGraph};
 use serde::Serialize;
@@ -233,7 +233,7 @@ impl Shown<'_> {
             let path = path.as_deref().map_or_else(|| "a slot variable".into(), printable);
             line(out, "node", format!("#{node_id} {path}"))?;
         }
-        line(out, "dtype", dtype_name(entry.dtype).to_string())?;
+        line(out, "dtype", entry.dtype_label().into_owned())?;
         let elements = entry.num_elements();
         let noun = if elements == 1 { "element" } else { "elements" };
         line(out, "shape", format!("{} ({elements} {noun})", shape_text(&entry.shape)))?;
@@ -263,7 +263,7 @@ impl Shown<'_> {
                 strings[..shown].iter().map(|string| quoted_bytes(string, STRING_CHARS)).collect()
             }
             Values::Opaque => {
-                let why = format!("not decoded ({} values have no fixed layout)", dtype_name(entry.dtype));
+                let why = format!("not decoded ({} values have no fixed layout)", entry.dtype_label());
                 return line(out, "values", why);
             }
         };
@@ -326,7 +326,7 @@ impl Shown<'_> {
         ShowJson {
             key: lossy(&target.key),
             node: target.node.as_ref().map(|(id, path)| NodeJson { id: *id, path: path.as_deref() }),
-            dtype: dtype_name(entry.dtype),
+            dtype: entry.dtype_label(),
             shape: &entry.shape,
             num_elements: entry.num_elements(),
             size_bytes: tensor_bytes(self.bundle, &target.key, entry),
@@ -345,7 +345,7 @@ impl Shown<'_> {
 struct ShowJson<'a> {
     key: String,
     node: Option<NodeJson<'a>>,
-    dtype: &'static str,
+    dtype: std::borrow::Cow<'static, str>,
     shape: &'a [u64],
     num_elements: u64,
     size_bytes: u64,

@@ -11,7 +11,6 @@ use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::io::{self, Write};
 
-use ckview::format::dtype_name;
 use ckview::CheckpointView;
 use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -33,7 +32,7 @@ const TOP_LEVEL: usize = usize::MAX;
 
 /// What a node's serialized tensor turned out to be in the bundle.
 enum Tensor {
-    Found { dtype: &'static str, shape: Vec<u64>, elements: u64, bytes: u64 },
+    Found { dtype: std::borrow::Cow<'static, str>, shape: Vec<u64>, elements: u64, bytes: u64 },
     Missing,
     Unreadable(String),
 }
@@ -128,7 +127,7 @@ pub fn run(ckpt: &OsStr, as_json: bool, out: &mut Out) -> Outcome {
 fn tensor(view: &CheckpointView, entries: &Entries<'_>, key: &str) -> Tensor {
     match entries.get(key.as_bytes()) {
         Ok(Some(entry)) => Tensor::Found {
-            dtype: dtype_name(entry.dtype),
+            dtype: entry.dtype_label(),
             elements: entry.num_elements(),
             bytes: tensor_bytes(view.bundle(), key.as_bytes(), &entry),
             shape: entry.shape,
@@ -441,7 +440,7 @@ struct TensorJson<'v> {
     attribute: &'v str,
     key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    dtype: Option<&'static str>,
+    dtype: Option<std::borrow::Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     shape: Option<Vec<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,9 +10,12 @@ pub enum Kind {
     Float64,
     /// A float narrower than 32 bits: `bits` wide, decoded to float32 exactly.
     Narrow(Narrow),
+    /// An integer of `bits` value bits (8 x `bytes`, or 4 and 2 for the sub-byte types, which
+    /// are stored one per byte in the low bits, signed ones not sign-extended).
     Int {
         bytes: usize,
         signed: bool,
+        bits: u32,
     },
     Bool,
     Complex64,
@@ -24,6 +27,8 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Narrow {
     bytes: usize,
+    /// Value bits: 8 x `bytes`, or 4 for float4 (stored in the low bits of a byte).
+    bits: u32,
     exponent: u32,
     mantissa: u32,
     bias: i32,
@@ -38,16 +43,19 @@ enum Special {
     Finite,
     /// `fnuz`: no infinities, no negative zero; the pattern of negative zero is the one NaN.
     FiniteUnsignedZero,
+    /// float4_e2m1fn: no infinities and no NaN; every pattern is a number.
+    NoSpecials,
 }
 
 const fn narrow(bytes: usize, exponent: u32, mantissa: u32, bias: i32, style: Special) -> Kind {
-    Kind::Narrow(Narrow { bytes, exponent, mantissa, bias, style })
+    Kind::Narrow(Narrow { bytes, bits: bytes as u32 * 8, exponent, mantissa, bias, style })
 }
 
 /// The kind of a fixed-size dtype; `None` for strings and variants.
 pub fn kind(dtype: DataType) -> Option<Kind> {
     use DataType::*;
-    let int = |bytes, signed| Some(Kind::Int { bytes, signed });
+    let int = |bytes: usize, signed| Some(Kind::Int { bytes, signed, bits: bytes as u32 * 8 });
+    let sub_byte = |bits, signed| Some(Kind::Int { bytes: 1, signed, bits });
     match dtype {
         DtFloat => Some(Kind::Float32),
         DtDouble => Some(Kind::Float64),
@@ -58,8 +66,14 @@ pub fn kind(dtype: DataType) -> Option<Kind> {
         DtFloat8E4m3fnuz => Some(narrow(1, 4, 3, 8, Special::FiniteUnsignedZero)),
         DtFloat8E4m3b11fnuz => Some(narrow(1, 4, 3, 11, Special::FiniteUnsignedZero)),
         DtFloat8E5m2fnuz => Some(narrow(1, 5, 2, 16, Special::FiniteUnsignedZero)),
-        DtInt8 | DtQint8 | DtInt4 => int(1, true),
-        DtUint8 | DtQuint8 | DtUint4 => int(1, false),
+        // float4_e2m1fn as ml_dtypes decodes it: bias 1, largest 6.0.
+        DtFloat4E2m1fn => Some(Kind::Narrow(Narrow { bytes: 1, bits: 4, exponent: 2, mantissa: 1, bias: 1, style: Special::NoSpecials })),
+        DtInt8 | DtQint8 => int(1, true),
+        DtUint8 | DtQuint8 => int(1, false),
+        DtInt4 => sub_byte(4, true),
+        DtUint4 => sub_byte(4, false),
+        DtInt2 => sub_byte(2, true),
+        DtUint2 => sub_byte(2, false),
         DtInt16 | DtQint16 => int(2, true),
         DtUint16 | DtQuint16 => int(2, false),
         DtInt32 | DtQint32 => int(4, true),
@@ -121,7 +135,13 @@ impl Kind {
                 };
                 Element::Float(narrow.to_f32(bits).into(), true)
             }
-            Kind::Int { bytes: n, signed } => {
+            Kind::Int { bits, signed, .. } if bits < 8 => {
+                // The low `bits` of the byte; a signed value's top bit is its sign.
+                let value = u32::from(bytes[0]) & ((1 << bits) - 1);
+                let value = if signed && value >> (bits - 1) == 1 { i128::from(value) - (1 << bits) } else { i128::from(value) };
+                Element::Int(value)
+            }
+            Kind::Int { bytes: n, signed, .. } => {
                 let raw = array(n);
                 let value = match (n, signed) {
                     (1, true) => i128::from(raw[0] as i8),
@@ -145,7 +165,8 @@ impl Kind {
 impl Narrow {
     /// The exact float32 value of a narrow float's bit pattern.
     fn to_f32(self, bits: u32) -> f32 {
-        let total = (self.bytes * 8) as u32;
+        let total = self.bits;
+        let bits = bits & ((1 << total) - 1);
         let negative = bits >> (total - 1) & 1 == 1;
         let exponent = (bits >> self.mantissa) & ((1 << self.exponent) - 1);
         let mantissa = bits & ((1 << self.mantissa) - 1);

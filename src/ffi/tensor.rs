@@ -275,10 +275,12 @@ pub unsafe extern "C" fn ckview_tensor_key(tensor: *const ckview_tensor, key_out
     })
 }
 
-/// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...).
+/// The tensor's dtype as TensorFlow's `DataType` number (`DT_FLOAT` = 1, ...), as stored: a
+/// number ckview does not know is passed on (`ckview_dtype_name` gives `"unknown"` for it, and
+/// reading the values gives `CKVIEW_UNSUPPORTED_DTYPE`).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_dtype(tensor: *const ckview_tensor, dtype_out: *mut i32) -> ckview_status {
-    with(tensor, dtype_out, |t| Ok(t.entry.dtype as i32))
+    with(tensor, dtype_out, |t| Ok(t.entry.dtype_number))
 }
 
 /// Bytes per element of a `DataType` number (4 for `DT_FLOAT`, 16 for `DT_COMPLEX128`); 0 for

@@ -201,6 +201,13 @@ impl Bundle {
                 reason: "a partitioned tensor's bytes are in its slices, not under its own key".into(),
             });
         }
+        if let Some(reason) = &entry.inconsistent {
+            return Err(FormatError::CorruptEntry {
+                path: self.table.path().to_path_buf(),
+                key: readable_key(key),
+                reason: reason.clone(),
+            });
+        }
         let shard_size = self.shards.file(entry.shard_id)?.size();
         let end = entry.offset + entry.size; // no overflow: checked by TensorEntry::decode
         if end > shard_size {

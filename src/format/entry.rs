@@ -16,7 +16,9 @@ pub fn element_size(dtype: DataType) -> Option<u64> {
     use DataType::*;
     Some(match dtype {
         DtUint8 | DtInt8 | DtBool | DtQint8 | DtQuint8 | DtFloat8E5m2 | DtFloat8E4m3fn
-        | DtFloat8E4m3fnuz | DtFloat8E4m3b11fnuz | DtFloat8E5m2fnuz | DtInt4 | DtUint4 => 1,
+        | DtFloat8E4m3fnuz | DtFloat8E4m3b11fnuz | DtFloat8E5m2fnuz => 1,
+        // Sub-byte types are stored unpacked, one byte per element, the value in the low bits.
+        DtInt4 | DtUint4 | DtInt2 | DtUint2 | DtFloat4E2m1fn => 1,
         DtInt16 | DtBfloat16 | DtQint16 | DtQuint16 | DtUint16 | DtHalf => 2,
         DtFloat | DtInt32 | DtQint32 | DtUint32 => 4,
         DtDouble | DtComplex64 | DtInt64 | DtUint64 => 8,
@@ -65,6 +67,9 @@ pub fn dtype_c_name(dtype: DataType) -> &'static CStr {
         DtFloat8E5m2fnuz => c"float8_e5m2fnuz",
         DtInt4 => c"int4",
         DtUint4 => c"uint4",
+        DtInt2 => c"int2",
+        DtUint2 => c"uint2",
+        DtFloat4E2m1fn => c"float4_e2m1fn",
     }
 }
 
@@ -78,7 +83,11 @@ pub struct SliceExtent {
 /// A checked tensor entry: where a tensor's bytes are and what they hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TensorEntry {
+    /// The dtype; [`DataType::DtInvalid`] when the stored number is one this reader does not
+    /// know (`dtype_number` then holds it, and reading the values is refused as unsupported).
     pub dtype: DataType,
+    /// The `DataType` number as stored, known or not.
+    pub dtype_number: i32,
     /// Dimension sizes, outermost first; empty for a scalar.
     pub shape: Vec<u64>,
     pub shard_id: u32,
@@ -89,6 +98,11 @@ pub struct TensorEntry {
     /// For a partitioned tensor, the slices stored under their own keys; then the location
     /// fields above mean nothing.
     pub slices: Vec<Vec<SliceExtent>>,
+    /// Why the entry's location disagrees with the rest of it (a stored size that is not
+    /// elements x element size, a shard id past the header's count, an offset + size that
+    /// overflows), or `None`. Such an entry still lists; reading its bytes fails with
+    /// `CorruptEntry` naming this reason.
+    pub inconsistent: Option<String>,
 }
 
 impl TensorEntry {
@@ -96,9 +110,9 @@ impl TensorEntry {
     pub fn decode(value: &[u8], num_shards: u32) -> Result<TensorEntry, String> {
         check_counts(value)?;
         let proto = BundleEntryProto::decode(value).map_err(|error| format!("undecodable: {error}"))?;
-        let dtype = DataType::try_from(proto.dtype)
-            .map_err(|_| format!("unknown dtype {}", proto.dtype))?;
-        if matches!(dtype, DataType::DtInvalid | DataType::DtResource) {
+        // A number this reader does not know lists as `unknown(N)`; its values are refused.
+        let dtype = DataType::try_from(proto.dtype).unwrap_or(DataType::DtInvalid);
+        if proto.dtype == DataType::DtInvalid as i32 || dtype == DataType::DtResource {
             return Err(format!("dtype {} cannot be stored in a bundle", dtype_name(dtype)));
         }
         let shape = decode_shape(proto.shape.unwrap_or_default())?;
@@ -116,23 +130,40 @@ impl TensorEntry {
         let shard_id = u32::try_from(proto.shard_id).map_err(|_| format!("negative shard id {}", proto.shard_id))?;
         let offset = u64::try_from(proto.offset).map_err(|_| format!("negative offset {}", proto.offset))?;
         let size = u64::try_from(proto.size).map_err(|_| format!("negative size {}", proto.size))?;
+        // Location problems leave the entry listable: only reading its bytes fails.
+        let mut inconsistent = None;
         if slices.is_empty() {
             if shard_id >= num_shards {
-                return Err(format!("shard id {shard_id} is not below the bundle's {num_shards} shards"));
-            }
-            if offset.checked_add(size).is_none() {
-                return Err("offset + size overflows".into());
-            }
-            if let Some(Some(expected)) = byte_size {
+                inconsistent = Some(format!("shard id {shard_id} is not below the bundle's {num_shards} shards"));
+            } else if offset.checked_add(size).is_none() {
+                inconsistent = Some("offset + size overflows".into());
+            } else if let Some(Some(expected)) = byte_size {
                 if size != expected {
-                    return Err(format!(
-                        "{size} bytes stored for {elements} elements of {}",
-                        dtype_name(dtype)
-                    ));
+                    inconsistent = Some(format!("{size} bytes stored for {elements} elements of {}", dtype_name(dtype)));
                 }
             }
         }
-        Ok(TensorEntry { dtype, shape, shard_id, offset, size, masked_crc32c: proto.crc32c, slices })
+        Ok(TensorEntry {
+            dtype,
+            dtype_number: proto.dtype,
+            shape,
+            shard_id,
+            offset,
+            size,
+            masked_crc32c: proto.crc32c,
+            slices,
+            inconsistent,
+        })
+    }
+
+    /// The dtype's name as [`dtype_name`] gives it, or `unknown(N)` for a number this reader
+    /// does not know.
+    pub fn dtype_label(&self) -> std::borrow::Cow<'static, str> {
+        if self.dtype == DataType::DtInvalid {
+            format!("unknown({})", self.dtype_number).into()
+        } else {
+            dtype_name(self.dtype).into()
+        }
     }
 
     /// Number of elements (1 for a scalar).

@@ -3,7 +3,7 @@
 
 use super::bundle::{Bundle, StoredRange, Strings};
 use super::crc;
-use super::entry::{dtype_name, element_size, SliceExtent, TensorEntry};
+use super::entry::{element_size, SliceExtent, TensorEntry};
 use super::error::{FormatError, Result};
 use super::slice_key::slice_key;
 use super::{DataType, Endianness};
@@ -48,7 +48,7 @@ impl Bundle {
         element_size(entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
             path: self.table().path().to_path_buf(),
             key: Self::key_text(key),
-            dtype: dtype_name(entry.dtype).into(),
+            dtype: entry.dtype_label().into_owned(),
         })
     }
 
@@ -230,7 +230,7 @@ impl Bundle {
             return Err(FormatError::UnsupportedDtype {
                 path: self.table().path().to_path_buf(),
                 key: Self::key_text(key),
-                dtype: format!("{} (not a string tensor)", dtype_name(entry.dtype)),
+                dtype: format!("{} (not a string tensor)", entry.dtype_label()),
             });
         }
         if !entry.slices.is_empty() {

@@ -87,7 +87,7 @@ impl ObjectGraph {
             .entry(OBJECT_GRAPH_KEY)?
             .ok_or_else(|| GraphError::NameBasedCheckpoint { prefix: prefix.to_path_buf() })?;
         if entry.dtype != DataType::DtString || !entry.shape.is_empty() || !entry.slices.is_empty() {
-            return Err(corrupt(format!("its entry is not a stored string scalar (dtype {:?}, shape {:?}, {} slices)", entry.dtype, entry.shape, entry.slices.len())));
+            return Err(corrupt(format!("its entry is not a stored string scalar (dtype {}, shape {:?}, {} slices)", entry.dtype_label(), entry.shape, entry.slices.len())));
         }
         let bytes = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
         ObjectGraph::build(bytes.into_boxed_slice()).map_err(corrupt)
