@@ -202,3 +202,42 @@ fn an_entry_whose_size_disagrees_with_its_shape_still_lists() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item: DT_VARIANT checksums as TensorFlow computes them
+
+#[test]
+fn iterator_variants_verify_as_tensorflow_wrote_them_and_damage_is_caught() {
+    let answers = answers("iterator");
+    let key = b"it/.ATTRIBUTES/ITERATOR_STATE";
+    for prefix in answers["prefixes"].as_array().unwrap() {
+        let prefix = prefix.as_str().unwrap();
+        let stored = &answers["checkpoints"][prefix]["index_entries"]["it/.ATTRIBUTES/ITERATOR_STATE"];
+        let bundle = Bundle::open(&fixture("iterator").join(prefix)).unwrap();
+        let entry = bundle.entry(key).unwrap().unwrap();
+        assert_eq!(entry.dtype, DataType::DtVariant);
+        assert_eq!(entry.masked_crc32c as u64, stored["crc32c"].as_u64().unwrap(), "{prefix}");
+        assert_eq!(bundle.read_stored(key, &entry).unwrap(), hex(stored["stored_hex"].as_str().unwrap()), "{prefix}");
+        bundle.check_stored_checksum(key, &entry).unwrap();
+        let elements = bundle.read_variants(key, &entry).unwrap();
+        assert_eq!(elements.iter().count() as u64, entry.num_elements(), "{prefix}");
+        // Each element is a VariantTensorDataProto naming its type: field 1, "tensorflow::Iterator".
+        for element in elements.iter() {
+            assert!(element.starts_with(b"\x0a\x14tensorflow::Iterator"), "{prefix}: {:02x?}", &element[..element.len().min(24)]);
+        }
+        // A flipped byte anywhere in the payload is caught, in the element or a checksum.
+        let size = entry.size as usize;
+        for at in [0, 1, size / 2, size - 5, size - 1] {
+            let dir = scratch(&format!("variant-{prefix}-{at}"));
+            let copy = rewritten(&fixture("iterator").join(prefix), &dir, |_, _| {});
+            let data = Bundle::open(&copy).unwrap().shard_path(0);
+            let mut bytes = std::fs::read(&data).unwrap();
+            bytes[entry.offset as usize + at] ^= 0x04;
+            std::fs::write(&data, bytes).unwrap();
+            let damaged = Bundle::open(&copy).unwrap();
+            let error = damaged.check_stored_checksum(key, &entry).unwrap_err();
+            assert!(matches!(error, FormatError::ChecksumMismatch { .. } | FormatError::CorruptData { .. }), "{prefix} byte {at}: {error}");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

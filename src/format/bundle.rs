@@ -10,11 +10,12 @@ use super::crc;
 use super::entry::TensorEntry;
 use super::error::{FormatError, Result};
 use super::locate::locate;
-use super::proto::{bundle_header_proto, BundleHeaderProto};
+use super::proto::{bundle_header_proto, BundleHeaderProto, DataType};
 use super::shards::Shards;
 use super::slice_key::readable_key;
 use super::string_tensor::{decode_strings, StringPayloadError};
 use super::table::Table;
+use super::variant_tensor::decode_variants;
 use crate::io::{read_to_vec, LocalStorage, Storage};
 
 /// The bundle format version this reader implements (TensorFlow's consumer version).
@@ -237,8 +238,15 @@ impl Bundle {
     /// Checks the stored crc32c of an unsliced entry against its bytes, read in chunks: memory
     /// stays constant whatever the tensor's size (what `verify` needs for strings and variants,
     /// whose values are not read otherwise).
+    ///
+    /// A DT_VARIANT entry is checked as TensorFlow checks it (per-element checksums, then the
+    /// running crc: see [`super::variant_tensor`]), its bytes read into memory as a string
+    /// tensor's are.
     pub fn check_stored_checksum(&self, key: &[u8], entry: &TensorEntry) -> Result<()> {
         const CHUNK: u64 = 1 << 20;
+        if entry.dtype == DataType::DtVariant {
+            return self.read_variants(key, entry).map(drop);
+        }
         let range = self.stored_range(key, entry)?;
         let mut buffer = vec![0u8; CHUNK.min(range.size) as usize];
         let (mut crc, mut done) = (0u32, 0u64);
@@ -277,24 +285,39 @@ impl Bundle {
         Ok(self.read_strings(key, entry)?.into_element(0))
     }
 
+    /// The serialized `VariantTensorDataProto` elements of an unsliced DT_VARIANT entry, every
+    /// checksum verified.
+    pub fn read_variants(&self, key: &[u8], entry: &TensorEntry) -> Result<Strings> {
+        if entry.dtype != DataType::DtVariant {
+            return Err(FormatError::UnsupportedDtype {
+                path: self.table.path().to_path_buf(),
+                key: readable_key(key),
+                dtype: format!("{} (not a variant tensor)", entry.dtype_label()),
+            });
+        }
+        let bytes = self.read_stored(key, entry)?;
+        let elements = decode_variants(&bytes, entry.num_elements(), self.header.endianness, entry.masked_crc32c)
+            .map_err(|error| self.payload_error(key, entry, error))?;
+        let base = bytes.as_ptr() as usize;
+        let ranges = elements.iter().map(|element| (element.as_ptr() as usize - base, element.as_ptr() as usize - base + element.len())).collect();
+        Ok(Strings { bytes, ranges })
+    }
+
+    fn payload_error(&self, key: &[u8], entry: &TensorEntry, error: StringPayloadError) -> FormatError {
+        let path = self.shard_path(entry.shard_id);
+        match error {
+            StringPayloadError::Malformed(reason) => FormatError::CorruptData { path, key: readable_key(key), reason },
+            StringPayloadError::Checksum { what, stored, computed } => {
+                FormatError::ChecksumMismatch { path, what: format!("{what} of key {:?}", readable_key(key)), stored, computed }
+            }
+        }
+    }
+
     /// The elements of a DT_STRING entry, with both checksums verified.
     pub fn read_strings(&self, key: &[u8], entry: &TensorEntry) -> Result<Strings> {
         let bytes = self.read_stored(key, entry)?;
-        let path = || self.shard_path(entry.shard_id);
-        let key_text = || readable_key(key);
-        let elements = decode_strings(&bytes, entry.num_elements(), self.header.endianness, entry.masked_crc32c).map_err(
-            |error| match error {
-                StringPayloadError::Malformed(reason) => {
-                    FormatError::CorruptData { path: path(), key: key_text(), reason }
-                }
-                StringPayloadError::Checksum { what, stored, computed } => FormatError::ChecksumMismatch {
-                    path: path(),
-                    what: format!("{what} of key {:?}", key_text()),
-                    stored,
-                    computed,
-                },
-            },
-        )?;
+        let elements = decode_strings(&bytes, entry.num_elements(), self.header.endianness, entry.masked_crc32c)
+            .map_err(|error| self.payload_error(key, entry, error))?;
         let base = bytes.as_ptr() as usize;
         let ranges = elements.iter().map(|element| (element.as_ptr() as usize - base, element.as_ptr() as usize - base + element.len())).collect();
         Ok(Strings { bytes, ranges })
