@@ -18,6 +18,7 @@ mod output;
 mod resolve;
 mod same_values;
 mod show;
+mod storage;
 mod tree;
 mod values;
 mod verify;
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         out.flush()?;
         Ok(code)
     });
+    storage::report_stats();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => {

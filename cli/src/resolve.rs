@@ -3,32 +3,46 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use std::sync::Arc;
 
 use ckview::format::locate::listed_checkpoints;
 use ckview::format::{Bundle, FormatError};
+use ckview::io::{LocalStorage, Storage};
 use ckview::{CheckpointView, GraphError, ObjectGraph};
 
 use crate::nearest::did_you_mean;
+use crate::storage::{is_url, ObjectStorage};
 use crate::Failure;
+
+/// Where `ckpt` lives: an object store for a URL (`s3://`, `gs://`, `az://`, `http(s)://`),
+/// else the local filesystem.
+fn storage_for(ckpt: &OsStr) -> Result<Arc<dyn Storage>, Failure> {
+    match ckpt.to_str() {
+        Some(url) if is_url(ckpt) => Ok(Arc::new(ObjectStorage::for_url(url).map_err(Failure::Error)?)),
+        _ => Ok(Arc::new(LocalStorage::default())),
+    }
+}
 
 /// Opens `ckpt` as a view: a TF2 checkpoint with an object graph.
 pub fn open_view(ckpt: &OsStr) -> Result<CheckpointView, Failure> {
-    CheckpointView::open(ckpt).map_err(|error| match error {
+    let storage = storage_for(ckpt)?;
+    CheckpointView::open_with(ckpt, storage.clone()).map_err(|error| match error {
         // The library's message ends "read its tensors by name instead": say how.
         GraphError::NameBasedCheckpoint { .. } => Failure::Error(format!("{error} (`ckview keys` lists them)")),
-        GraphError::Format(error) => missing_checkpoint(ckpt, error),
+        GraphError::Format(error) => missing_checkpoint(&*storage, ckpt, error),
         other => other.into(),
     })
 }
 
 /// Opens `ckpt` as a bundle of tensors only (TF1 name-based checkpoints too).
 pub fn open_bundle(ckpt: &OsStr) -> Result<Bundle, Failure> {
-    Bundle::open(Path::new(ckpt)).map_err(|error| missing_checkpoint(ckpt, error))
+    let storage = storage_for(ckpt)?;
+    Bundle::open_with(Path::new(ckpt), storage.clone()).map_err(|error| missing_checkpoint(&*storage, ckpt, error))
 }
 
 /// A prefix that is not there may have been removed by `CheckpointManager(max_to_keep=...)`:
 /// then the `checkpoint` state file of its directory names the ones that remain.
-fn missing_checkpoint(ckpt: &OsStr, error: FormatError) -> Failure {
+fn missing_checkpoint(storage: &dyn Storage, ckpt: &OsStr, error: FormatError) -> Failure {
     let FormatError::NotFound { .. } = error else {
         return error.into();
     };
@@ -38,7 +52,7 @@ fn missing_checkpoint(ckpt: &OsStr, error: FormatError) -> Failure {
         Some(parent) => parent,
         None => return error.into(),
     };
-    let kept: Vec<String> = listed_checkpoints(&ckview::io::LocalStorage::default(), dir).iter().map(|kept| kept.display().to_string()).collect();
+    let kept: Vec<String> = listed_checkpoints(storage, dir).iter().map(|kept| kept.display().to_string()).collect();
     if kept.is_empty() {
         return error.into();
     }
