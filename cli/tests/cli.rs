@@ -1222,7 +1222,7 @@ fn the_library_depends_on_none_of_the_command_lines_crates() {
     let listed = stdout(&output);
     let crates: BTreeSet<&str> = listed.lines().filter_map(|line| line.split_whitespace().next()).collect();
     assert!(crates.contains("ckview") && crates.contains("prost"), "{listed}");
-    for name in ["clap", "clap_builder", "serde_json", "serde", "indicatif", "anstream", "strsim"] {
+    for name in ["clap", "clap_builder", "serde_json", "serde", "indicatif", "anstream", "strsim", "object_store", "tokio", "reqwest"] {
         assert!(!crates.contains(name), "the library depends on {name}:\n{listed}");
     }
 }
