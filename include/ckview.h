@@ -97,7 +97,7 @@ typedef enum {
   CKVIEW_CHECKSUM_MISMATCH = 6,
   // The bundle was written for a newer reader, or rules this one out.
   CKVIEW_UNSUPPORTED_VERSION = 7,
-  // A valid file that uses something this library does not read (snappy blocks, V1 format).
+  // A valid file that uses something this library does not read (a partitioned string tensor, ...).
   CKVIEW_UNSUPPORTED = 8,
   // The bundle header or a tensor entry is malformed (negative sizes, bad shapes, ...).
   CKVIEW_CORRUPT_ENTRY = 9,

@@ -241,3 +241,110 @@ fn iterator_variants_verify_as_tensorflow_wrote_them_and_damage_is_caught() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item: snappy-compressed table blocks
+
+#[test]
+fn snappy_indexes_read_as_tensorflow_reads_them() {
+    let answers = answers("snappy");
+    for (name, golden) in answers["checkpoints"].as_object().unwrap() {
+        assert_eq!(golden["same_as_doc_children"], true, "{name}");
+        let bundle = Bundle::open(&fixture("snappy").join(name)).unwrap();
+        let tensors = bundle.tensors().unwrap();
+        // list_variables: every key in order, with its shape; get_variable_to_dtype_map.
+        let listed: Vec<Value> = tensors.iter().map(|(k, e)| serde_json::json!([std::str::from_utf8(k).unwrap(), e.shape])).collect();
+        assert_eq!(Value::Array(listed), golden["variables"], "{name}");
+        for (key, entry) in &tensors {
+            let key_text = std::str::from_utf8(key).unwrap();
+            assert_eq!(entry.dtype_label(), golden["dtypes"][key_text].as_str().unwrap(), "{name}: {key_text}");
+            if entry.dtype == DataType::DtString {
+                bundle.read_strings(key, entry).unwrap();
+                continue;
+            }
+            let expected = &golden["tensors"][key_text];
+            let mut bytes = vec![0u8; bundle.value_size(key, entry).unwrap() as usize];
+            bundle.read_value(key, entry, &mut bytes, Verify::Checksums).unwrap();
+            assert_eq!(bytes, hex(expected["hex"].as_str().unwrap()), "{name}: {key_text}");
+        }
+        // The view over it: TensorFlow's children of every node.
+        let view = ckview::CheckpointView::open(&fixture("snappy").join(name)).unwrap();
+        for node in golden["children"].as_array().unwrap() {
+            let id = node[0].as_u64().unwrap() as u32;
+            let children: Vec<Value> = view.children(id).unwrap().iter().map(|(child, target)| serde_json::json!([child, target])).collect();
+            assert_eq!(Value::Array(children), node[1], "{name}: node {id}");
+        }
+    }
+    // data_blocks really has its four data blocks compressed (type 1), as TF's answer lists them.
+    let blocks = answers["checkpoints"]["data_blocks"]["blocks"].as_array().unwrap();
+    let index = std::fs::read(fixture("snappy").join("data_blocks.index")).unwrap();
+    assert_eq!(blocks.len(), 4);
+    for block in blocks {
+        let (offset, size) = (block["offset"].as_u64().unwrap() as usize, block["size"].as_u64().unwrap() as usize);
+        assert_eq!((block["type"].as_u64(), index[offset + size]), (Some(1), 1));
+    }
+}
+
+/// The index of `snappy/data_blocks` with data block 0's compressed contents replaced.
+fn with_first_block(contents: &[u8], reseal: bool) -> (PathBuf, PathBuf) {
+    let answers = answers("snappy");
+    let block = &answers["checkpoints"]["data_blocks"]["blocks"][0];
+    let (offset, size) = (block["offset"].as_u64().unwrap() as usize, block["size"].as_u64().unwrap() as usize);
+    assert_eq!(contents.len(), size, "the replacement keeps the handle valid");
+    let mut index = std::fs::read(fixture("snappy").join("data_blocks.index")).unwrap();
+    index[offset..offset + size].copy_from_slice(contents);
+    if reseal {
+        let checksum = ckview::format::crc::mask(ckview::format::crc::crc32c(&index[offset..offset + size + 1]));
+        index[offset + size + 1..offset + size + 5].copy_from_slice(&checksum.to_le_bytes());
+    }
+    let dir = scratch(&format!("snappy-{}-{reseal}", contents[0]));
+    std::fs::write(dir.join("ck.index"), index).unwrap();
+    std::fs::copy(fixture("snappy").join("data_blocks.data-00000-of-00001"), dir.join("ck.data-00000-of-00001")).unwrap();
+    (dir.join("ck"), dir)
+}
+
+#[test]
+fn malformed_snappy_blocks_are_refused_before_decompressing_or_allocating() {
+    let answers = answers("snappy");
+    let block = &answers["checkpoints"]["data_blocks"]["blocks"][0];
+    let (offset, size) = (block["offset"].as_u64().unwrap() as usize, block["size"].as_u64().unwrap() as usize);
+    let original = std::fs::read(fixture("snappy").join("data_blocks.index")).unwrap()[offset..offset + size].to_vec();
+    let scan = |prefix: &Path| Bundle::open(prefix).and_then(|bundle| bundle.tensors().map(drop));
+    // A flipped compressed byte, checksum left as stored: refused by the checksum, which covers
+    // the compressed bytes, before any decompression.
+    let mut flipped = original.clone();
+    flipped[size / 2] ^= 0x20;
+    let (prefix, dir) = with_first_block(&flipped, false);
+    let error = scan(&prefix).unwrap_err();
+    assert!(matches!(error, FormatError::ChecksumMismatch { .. }), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+    // Compressed bytes that are not snappy (a copy reaching before the output's start), resealed.
+    let mut bad = original.clone();
+    bad[1..].fill(0xff);
+    let (prefix, dir) = with_first_block(&bad, true);
+    let error = scan(&prefix).unwrap_err();
+    assert!(matches!(&error, FormatError::CorruptTable { reason, .. } if reason.contains("snappy")), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+    // A declared length of 1 GiB in a 114-byte block: refused from the header alone.
+    let mut huge = original.clone();
+    huge[..5].copy_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x04]);
+    let (prefix, dir) = with_first_block(&huge, true);
+    let error = scan(&prefix).unwrap_err();
+    assert!(matches!(&error, FormatError::CorruptTable { reason, .. } if reason.contains("declares 1073741824 bytes")), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+    // The decoder on its own: a valid block round-trips; the cap and the ratio hold.
+    use ckview::format::table::decompress_snappy;
+    let text = b"the same words again and again and again and again".repeat(20);
+    let compressed = snap::raw::Encoder::new().compress_vec(&text).unwrap();
+    assert_eq!(decompress_snappy(&compressed).unwrap(), text);
+    // snappy's densest encoding (runs of 64-byte copies) stays under the accepted ratio ...
+    let zeros = vec![0u8; 1 << 20];
+    let dense = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+    assert!(decompress_snappy(&dense).is_ok_and(|out| out == zeros));
+    // ... while 11 bytes declaring 1000 are refused before any allocation.
+    let mut claim = vec![0xe8, 0x07];
+    claim.extend_from_slice(&[0u8; 9]);
+    assert!(decompress_snappy(&claim).unwrap_err().contains("at most 352"));
+    assert!(decompress_snappy(&compressed[..compressed.len() - 3]).is_err());
+    assert!(decompress_snappy(&[]).is_err());
+}

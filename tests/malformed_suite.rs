@@ -706,8 +706,9 @@ fn table_cases(runner: &mut Runner, scratch: &Scratch) {
     // Trailers and handles.
     cases.push(("data block checksum wrong", one("CHECKSUM_MISMATCH"), TablePlan { trailer: Some((0, 0, 1)), ..plain(all.clone()) }));
     cases.push(("index block checksum wrong", one("CHECKSUM_MISMATCH"), TablePlan { trailer: Some((usize::MAX, 0, 0x8000_0000)), ..plain(all.clone()) }));
-    cases.push(("snappy data block", one("UNSUPPORTED"), TablePlan { trailer: Some((0, 1, 0)), ..plain(all.clone()) }));
-    cases.push(("snappy index block", one("UNSUPPORTED"), TablePlan { trailer: Some((usize::MAX, 1, 0)), ..plain(all.clone()) }));
+    // Raw bytes labelled snappy (checksum resealed): they do not decompress to a valid block.
+    cases.push(("raw data block labelled snappy", one("CORRUPT_TABLE"), TablePlan { trailer: Some((0, 1, 0)), ..plain(all.clone()) }));
+    cases.push(("raw index block labelled snappy", one("CORRUPT_TABLE"), TablePlan { trailer: Some((usize::MAX, 1, 0)), ..plain(all.clone()) }));
     cases.push(("unknown compression type", one("CORRUPT_TABLE"), TablePlan { trailer: Some((0, 9, 0)), ..plain(all.clone()) }));
     let index_with = |value: Vec<u8>| TablePlan { index_contents: Some(valid_block(&[(b"\xff".to_vec(), value)], 1)), ..plain(all.clone()) };
     cases.push(("index entry without a handle", one("CORRUPT_TABLE"), index_with(Vec::new())));

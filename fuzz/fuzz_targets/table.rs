@@ -1,13 +1,24 @@
 //! The `.index` sstable reader: the input is written as an index file and opened, scanned in key
-//! order and probed with lookups.
+//! order and probed with lookups. The same input is also taken as the contents of a
+//! snappy-compressed block (compression type 1): decompressed within the declared-length bounds,
+//! then parsed as a block.
 #![no_main]
 
-use ckview::format::table::Table;
+use ckview::format::table::{decompress_snappy, Block, Table};
 use ckview::graph::OBJECT_GRAPH_KEY;
 use ckview_fuzz::Scratch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(contents) = decompress_snappy(data) {
+        assert!(contents.len() as u64 <= 32 * data.len() as u64, "a snappy block exceeds the accepted ratio");
+        if let Ok(block) = Block::parse(&contents) {
+            let mut iter = block.iter();
+            while iter.advance() {
+                std::hint::black_box(iter.value().len());
+            }
+        }
+    }
     let path = Scratch::fresh().write("t.index", data);
     let Ok(table) = Table::open(&ckview::io::LocalStorage::default(), &path) else { return };
     let mut keys: Vec<Vec<u8>> = Vec::new();

@@ -32,7 +32,7 @@ pub enum FormatError {
     #[error("{path}: unsupported bundle version: {reason}")]
     UnsupportedVersion { path: PathBuf, reason: String },
 
-    /// A valid file using a feature this reader refuses (snappy blocks, the V1 format, ...).
+    /// A valid file using a feature this reader refuses (a partitioned string tensor, ...).
     #[error("{path}: unsupported: {reason}")]
     Unsupported { path: PathBuf, reason: String },
 

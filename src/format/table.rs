@@ -19,6 +19,12 @@ const FOOTER_LEN: usize = 48;
 const TABLE_MAGIC: u64 = 0xdb47_7524_8b80_fb57;
 /// Compression byte and masked crc32c after every block.
 const TRAILER_LEN: u64 = 5;
+/// A snappy block's declared uncompressed length is refused past this many times its compressed
+/// size (snappy's best ratio on real data is far below; its format allows about 21x, a run
+/// of copies) ...
+const SNAPPY_MAX_RATIO: u64 = 32;
+/// ... or past this many bytes, whatever the ratio: a crafted length must not claim memory.
+const SNAPPY_MAX_BLOCK: u64 = 64 << 20;
 
 /// Where a block lives in the file; `size` excludes the trailer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +252,30 @@ impl<'b, 'a> BlockIter<'b, 'a> {
     }
 }
 
+/// Decompresses a snappy (raw format) block: its declared length is checked against
+/// [`SNAPPY_MAX_RATIO`] and [`SNAPPY_MAX_BLOCK`] before anything is allocated, and the output is
+/// exactly that long or refused.
+pub fn decompress_snappy(compressed: &[u8]) -> BlockResult<Vec<u8>> {
+    let declared = snap::raw::decompress_len(compressed).map_err(|error| format!("snappy block: {error}"))? as u64;
+    let limit = (compressed.len() as u64).saturating_mul(SNAPPY_MAX_RATIO).min(SNAPPY_MAX_BLOCK);
+    if declared > limit {
+        return Err(format!(
+            "snappy block of {} bytes declares {declared} bytes uncompressed (at most {limit} are accepted)",
+            compressed.len()
+        ));
+    }
+    let mut out = Vec::new();
+    out.try_reserve_exact(declared as usize).map_err(|_| format!("cannot allocate {declared} bytes for a snappy block"))?;
+    out.resize(declared as usize, 0);
+    let written = snap::raw::Decoder::new()
+        .decompress(compressed, &mut out)
+        .map_err(|error| format!("snappy block does not decompress: {error}"))?;
+    if written != out.len() {
+        return Err(format!("snappy block decompresses to {written} bytes, not the {declared} it declares"));
+    }
+    Ok(out)
+}
+
 /// Data blocks kept in memory after their first read, at most this many bytes of them.
 const BLOCK_CACHE_BYTES: usize = 8 << 20;
 
@@ -368,12 +398,8 @@ impl Table {
         }
         match compression {
             0 => bytes.truncate(contents_end),
-            1 => {
-                return Err(FormatError::Unsupported {
-                    path: self.path.clone(),
-                    reason: format!("{what} is snappy-compressed, which this version does not read"),
-                })
-            }
+            // The checksum above covered the compressed bytes, as TensorFlow's does.
+            1 => bytes = decompress_snappy(&bytes[..contents_end]).map_err(|reason| self.corrupt(format!("{what} at offset {}: {reason}", handle.offset)))?,
             other => return Err(self.corrupt(format!("{what} has unknown compression type {other}"))),
         }
         Block::parse(&bytes).map_err(|reason| self.corrupt(format!("{what}: {reason}")))?;
