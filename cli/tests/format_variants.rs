@@ -62,3 +62,59 @@ fn verify_passes_on_tf_data_iterators_and_reports_a_flipped_byte() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[test]
+fn snappy_indexes_verify_and_list_as_tensorflow_lists_them() {
+    let answers: Value = serde_json::from_str(&std::fs::read_to_string(fixture("snappy").join("tf_answers.json")).unwrap()).unwrap();
+    for (name, golden) in answers["checkpoints"].as_object().unwrap() {
+        let ckpt = fixture("snappy").join(name);
+        let output = ckview(&[&"verify", &ckpt]);
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stdout(&output));
+        let keys: Value = serde_json::from_slice(&ckview(&[&"keys", &"--json", &ckpt]).stdout).unwrap();
+        let listed: Vec<Value> = keys.as_array().unwrap().iter().map(|row| serde_json::json!([row["key"], row["shape"]])).collect();
+        assert_eq!(Value::Array(listed), golden["variables"], "{name}");
+    }
+}
+
+#[test]
+fn verify_reports_each_entry_whose_size_disagrees_with_its_shape_and_keys_lists_all() {
+    use ckview::format::proto::BundleEntryProto;
+    use ckview::format::writer::TableBuilder;
+    use ckview::format::Bundle;
+    use prost::Message;
+    let dir = scratch("inconsistent");
+    let ckpt = copy("doc_children", "tf_ckpts-1", &dir);
+    let bundle = Bundle::open(&ckpt).unwrap();
+    let damaged = ["a_var/.ATTRIBUTES/VARIABLE_VALUE", "leaf/b_var/.ATTRIBUTES/VARIABLE_VALUE"];
+    let mut table = TableBuilder::default();
+    let mut count = 0;
+    bundle
+        .table()
+        .for_each(|key, value| {
+            let mut value = value.to_vec();
+            if damaged.iter().any(|name| name.as_bytes() == key) {
+                let mut proto = BundleEntryProto::decode(value.as_slice()).unwrap();
+                proto.size += 1;
+                value = proto.encode_to_vec();
+            }
+            count += usize::from(!key.is_empty());
+            table.add(key, &value);
+            Ok(())
+        })
+        .unwrap();
+    drop(bundle);
+    std::fs::write(dir.join("tf_ckpts-1.index"), table.finish()).unwrap();
+    let output = ckview(&[&"verify", &ckpt]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    let bad: Vec<&str> = text.lines().filter(|line| line.starts_with("BAD ")).collect();
+    assert_eq!(bad.len(), 2, "{text}");
+    for (line, key) in bad.iter().zip(damaged) {
+        assert!(line.starts_with(&format!("BAD {key}: ")) && line.contains("5 bytes stored for 1 elements of float32"), "{line}");
+    }
+    let keys = ckview(&[&"keys", &"--json", &ckpt]);
+    assert_eq!(keys.status.code(), Some(0), "{}", String::from_utf8_lossy(&keys.stderr));
+    let rows: Value = serde_json::from_slice(&keys.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), count);
+    let _ = std::fs::remove_dir_all(dir);
+}
