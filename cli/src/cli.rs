@@ -6,14 +6,16 @@ use std::ffi::OsString;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What every CKPT operand may be.
-const CKPT: &str = "The checkpoint: its prefix (dir/ckpt-1), a directory with a `checkpoint` file, a .index file or a data shard";
+const CKPT: &str = "The checkpoint: its prefix (dir/ckpt-1), a directory with a `checkpoint` file, a .index file or a data shard, \
+    on disk or at an s3://, gs://, az:// or http(s):// URL";
 
 /// `show --limit` when not given.
 pub const DEFAULT_SHOW_LIMIT: usize = 10;
 
 const OVERVIEW_AFTER: &str = "\
 CKPT is a checkpoint prefix (dir/ckpt-1), a directory holding a `checkpoint` state file, a .index
-file or a data shard.
+file or a data shard, on disk or in an object store (s3://bucket/dir/ckpt-1, gs://, az://,
+http(s)://; credentials from AWS_*, GOOGLE_*, AZURE_*; CKVIEW_IO_STATS=1 counts the requests).
 
 Example:
   ckview tree CKPT

@@ -23,7 +23,8 @@ use serde_json::Value;
 const BUCKET: &str = "ckview-tests";
 /// The fixtures compared, as the test names them: a directory with a `checkpoint` state file,
 /// or a prefix.
-const FIXTURES: [&str; 5] = ["doc_children", "keras_adam/model", "sharded/sharded", "partitioned/model.ckpt", "manager"];
+const FIXTURES: [&str; 6] =
+    ["doc_children", "keras_adam/model", "sharded/sharded", "partitioned/model.ckpt", "manager", "saved_model"];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -141,7 +142,7 @@ impl Moto {
         ]
     }
 
-    /// Uploads every file of `dir` (not recursively) under `prefix/`, with object_store itself.
+    /// Uploads every file under `dir` (folders too) under `prefix/`, with object_store itself.
     fn upload(&self, dir: &Path, prefix: &str) {
         let store = AmazonS3Builder::new()
             .with_endpoint(self.endpoint())
@@ -153,15 +154,18 @@ impl Moto {
             .build()
             .unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if !path.is_file() {
-                continue;
+        let mut folders = vec![(dir.to_path_buf(), prefix.to_string())];
+        while let Some((folder, prefix)) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                let name = format!("{prefix}/{}", path.file_name().unwrap().to_str().unwrap());
+                if path.is_dir() {
+                    folders.push((path, name));
+                } else {
+                    let bytes = std::fs::read(&path).unwrap();
+                    runtime.block_on(store.put(&ObjectPath::from(name), PutPayload::from(bytes))).unwrap();
+                }
             }
-            let name = path.file_name().unwrap().to_str().unwrap();
-            let location = ObjectPath::from(format!("{prefix}/{name}"));
-            let bytes = std::fs::read(&path).unwrap();
-            runtime.block_on(store.put(&location, PutPayload::from(bytes))).unwrap();
         }
     }
 }
@@ -342,13 +346,29 @@ fn s3_urls_print_what_local_paths_print() {
             assert_same(args, &local, &url, &environment);
         }
     }
-    // The other path forms: a .index file, a data shard, and a prefix that is not there (the
-    // error lists what the directory's `checkpoint` file still names).
+    // The other path forms: a .index file, a data shard, the state file, a SavedModel's
+    // variables/ folder, and a prefix that is not there (the error lists what the directory's
+    // `checkpoint` file still names).
     let manager = fixtures().join("manager");
     assert_same(&["keys", "--json"], &manager.join("ckpt-2.index"), &format!("s3://{BUCKET}/manager/ckpt-2.index"), &environment);
     let shard = fixtures().join("sharded/sharded.data-00003-of-00006");
     assert_same(&["tree", "--json"], &shard, &format!("s3://{BUCKET}/sharded/sharded.data-00003-of-00006"), &environment);
-    assert_same(&["keys"], &manager.join("ckpt-1"), &format!("s3://{BUCKET}/manager/ckpt-1"), &environment);
+    assert_same(&["keys", "--json"], &manager.join("checkpoint"), &format!("s3://{BUCKET}/manager/checkpoint"), &environment);
+    let variables = fixtures().join("saved_model/variables");
+    assert_same(&["tree", "--json"], &variables, &format!("s3://{BUCKET}/saved_model/variables"), &environment);
+    // (An object store cannot tell that ckpt-1 is no SavedModel folder: the library tries
+    // ckpt-1/variables/variables.index there too, and says so.)
+    let gone = ckview(&["keys", &format!("s3://{BUCKET}/manager/ckpt-1")], &environment);
+    assert_eq!(gone.status.code(), Some(2));
+    let message = text(&gone.stderr);
+    assert!(
+        message.starts_with(&format!("ckview: error: no checkpoint found at s3://{BUCKET}/manager/ckpt-1: tried s3://{BUCKET}/manager/ckpt-1.index"))
+            && message.ends_with(&format!(
+                "; the checkpoint file in s3://{BUCKET}/manager names only s3://{BUCKET}/manager/ckpt-2, \
+                 s3://{BUCKET}/manager/ckpt-3 (older checkpoints are deleted by max_to_keep)\n"
+            )),
+        "{message}"
+    );
     // Two checkpoints in the store, compared.
     let (a, b) = (fixtures().join("manager/ckpt-2"), fixtures().join("manager/ckpt-3"));
     let on_disk = ckview(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"], &[]);
@@ -424,4 +444,16 @@ fn opening_fetches_the_index_and_the_object_graph_and_little_more() {
     assert!(bytes <= allowed, "fetched {bytes} bytes; index {index_size} + graph {} + 1% + 128 KiB = {allowed}", graph.size);
     assert!(bytes >= graph.size, "fetched {bytes} bytes, less than the {}-byte object graph", graph.size);
     assert!(requests <= 16, "{requests} requests");
+
+    // `tree` reads every index entry (dtypes, shapes) too, and still no tensor data.
+    let started = Instant::now();
+    let output = ckview(&["tree", &url, "--json"], &environment);
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let local = ckview(&["tree", prefix.to_str().unwrap(), "--json"], &[]);
+    assert_eq!(text(&output.stdout), text(&local.stdout).replace(prefix.to_str().unwrap(), &url));
+    let (requests, bytes) = io_stats(&output);
+    eprintln!("ckview tree --json on {nodes} nodes: {requests} requests, {bytes} bytes in {elapsed:.2?}");
+    assert!(bytes <= allowed, "tree fetched {bytes} bytes; allowed {allowed}");
+    assert!(requests <= 64, "{requests} requests");
 }
