@@ -5,7 +5,8 @@
 //! and ranged GETs. Opening a checkpoint reads its index's footer and the index blocks it needs,
 //! then the object graph's bytes: so the first read of a file fetches its last 64 KiB (footer and
 //! index blocks sit at the end of a .index) or the whole file when it is that small, small reads
-//! fetch 64 KiB ahead, and what was fetched is kept per file (up to a bound) for the reads after.
+//! fetch 64 KiB ahead (more when they go on where the last fetch ended), and what was fetched is
+//! kept per file (up to a bound) for the reads after.
 //! Large reads are fetched in 8 MiB parts at once and not kept. object_store is async: one small
 //! tokio runtime per process runs the requests, and every read blocks on its own (the library
 //! may read from several threads at once).
@@ -37,8 +38,10 @@ const SCHEMES: &[&str] = &["s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "a
 /// The first read of a file fetches at least this much of its end (or the whole file when it is
 /// no larger): a .index keeps its footer and its index blocks there.
 const TAIL: u64 = 64 << 10;
-/// Small reads fetch this much, so that the next few reads are already there.
+/// Small reads fetch this much, so that the next few reads are already there; reads that go on
+/// where the last fetch ended fetch twice as much each time, up to `MAX_READ_AHEAD`.
 const READ_AHEAD: u64 = 64 << 10;
+const MAX_READ_AHEAD: u64 = 4 << 20;
 /// Reads of this size or more are fetched for the caller alone, not kept.
 const UNCACHED: u64 = 4 << 20;
 /// Large reads are fetched in parts of this size, all at once.
@@ -297,6 +300,9 @@ struct Cache {
     chunks: Vec<Chunk>,
     bytes: u64,
     fetches: u64,
+    /// Where the last fetch ended, and how far ahead the next sequential one reads.
+    fetched_to: u64,
+    ahead: u64,
 }
 
 struct Chunk {
@@ -449,16 +455,20 @@ impl RandomAccess for ObjectFile {
         if first && end > self.size.saturating_sub(TAIL) {
             // The footer of a .index, most likely: its index blocks sit just before it.
             gaps = vec![offset.min(self.size.saturating_sub(TAIL))..self.size];
-        } else if let Some(last) = gaps.last_mut() {
-            last.end = last.end.max((last.start + READ_AHEAD).min(self.size));
+        } else {
+            let mut cache = self.cache.lock().unwrap();
+            let sequential = gaps[0].start == cache.fetched_to;
+            let last = gaps.last_mut().expect("a gap");
+            cache.ahead = if sequential { (cache.ahead * 2).clamp(READ_AHEAD, MAX_READ_AHEAD) } else { READ_AHEAD };
+            last.end = last.end.max((last.start + cache.ahead).min(self.size));
             // Do not fetch again what the next chunk holds.
-            let cache = self.cache.lock().unwrap();
             if let Some(next) = cache.chunks.iter().find(|chunk| chunk.start >= end) {
                 last.end = last.end.min(next.start).max(end);
             }
         }
         let fetched = self.fetch(&gaps)?;
         let mut cache = self.cache.lock().unwrap();
+        cache.fetched_to = gaps.last().map_or(0, |gap| gap.end);
         for (gap, bytes) in gaps.iter().zip(fetched) {
             // Another thread may have fetched an overlapping range meanwhile: keep only what is new.
             for hole in cache.gaps(gap.clone()) {
