@@ -61,7 +61,11 @@ pub fn locate(storage: &dyn Storage, save_path: &Path) -> Result<PathBuf> {
                 .into(),
         });
     }
-    if storage.kind(save_path).is_none() {
+    // A storage that cannot tell directories: only what looks like a SavedModel is probed, so
+    // that a missing prefix lists no SavedModel paths as tried.
+    let looks_saved_model = save_path.file_name().is_some_and(|name| name == "variables")
+        || storage.open(&save_path.join("saved_model.pb")).is_ok();
+    if storage.kind(save_path).is_none() && looks_saved_model {
         if let Some(prefix) = saved_model_variables(&mut probe, save_path) {
             return Ok(prefix);
         }
