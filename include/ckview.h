@@ -449,7 +449,11 @@ void ckview_comparison_free(ckview_comparison *comparison);
 //
 // Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
 // reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
-// checkpoints open too. Local files, read with positioned reads (no memory maps).
+// checkpoints open too. Where no bundle is found, a TF1 V1 checkpoint ("SavedTensorSlices":
+// its file, one shard, `P-?????-of-N` or a sharded save path) opens instead: its tensors list
+// and read the same way, but `ckview_tensor_shard`, `ckview_tensor_slice_count`,
+// `ckview_tensor_slice` and `ckview_tensor_borrow` answer `CKVIEW_UNSUPPORTED`. Local files,
+// read with positioned reads (no memory maps).
 ckview_status ckview_reader_open(const char *save_path,
                                  ckview_reader **reader_out,
                                  ckview_error **error_out);
@@ -525,17 +529,19 @@ ckview_status ckview_tensor_num_elements(const ckview_tensor *tensor, uint64_t *
 // variants, the bytes stored. Before answering it checks that the stored bytes exist (within
 // their shards, every slice present), so the size is safe to allocate: a crafted entry that
 // claims more than the files hold fails here with `CKVIEW_CORRUPT_DATA` or
-// `CKVIEW_CORRUPT_ENTRY`.
+// `CKVIEW_CORRUPT_ENTRY`. For a V1 string tensor, the bytes of its elements (read to count them).
 ckview_status ckview_tensor_size_bytes(const ckview_tensor *tensor, uint64_t *size_out);
 
 // The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose
-// slices each have their own).
+// slices each have their own). A V1 tensor: `CKVIEW_UNSUPPORTED`.
 ckview_status ckview_tensor_shard(const ckview_tensor *tensor, uint32_t *shard_out);
 
-// The number of stored slices of a partitioned tensor (0 for a tensor stored whole).
+// The number of stored slices of a partitioned tensor (0 for a tensor stored whole). A V1
+// tensor: `CKVIEW_UNSUPPORTED`.
 ckview_status ckview_tensor_slice_count(const ckview_tensor *tensor, size_t *count_out);
 
 // The `index`-th slice: one extent per dimension (`*rank_out` of them), borrowed from the tensor.
+// A V1 tensor: `CKVIEW_UNSUPPORTED`.
 ckview_status ckview_tensor_slice(const ckview_tensor *tensor,
                                   size_t index,
                                   const ckview_slice_extent **extents_out,
@@ -544,7 +550,8 @@ ckview_status ckview_tensor_slice(const ckview_tensor *tensor,
 // Reads a fixed-size tensor into `buffer`, which must hold at least `ckview_tensor_size_bytes`
 // bytes (`CKVIEW_BUFFER_TOO_SMALL` otherwise); exactly that many are written, row-major, in the
 // host's byte order, with partitioned tensors assembled. The crc32c of every stored byte is
-// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS`. Strings and variants:
+// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS` (a V1 checkpoint has only the
+// checksums of its table blocks, always verified). Strings and variants:
 // `CKVIEW_UNSUPPORTED_DTYPE`.
 ckview_status ckview_tensor_read(const ckview_tensor *tensor,
                                  void *buffer,
@@ -555,8 +562,9 @@ ckview_status ckview_tensor_read(const ckview_tensor *tensor,
 // The tensor's stored bytes without a copy: `*data_out` points into the memory-mapped shard and
 // stays valid while the reader (or view) is open. Only for an unsliced fixed-size tensor whose
 // bytes need no conversion (same byte order as the host, or one-byte elements); otherwise
-// `CKVIEW_UNSUPPORTED` and the caller reads it instead. Verifying (flags 0) reads every byte
-// once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same for any size.
+// `CKVIEW_UNSUPPORTED` and the caller reads it instead (always, for a V1 tensor). Verifying
+// (flags 0) reads every byte once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same
+// for any size.
 ckview_status ckview_tensor_borrow(const ckview_tensor *tensor,
                                    const void **data_out,
                                    size_t *len_out,

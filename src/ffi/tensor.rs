@@ -1,7 +1,7 @@
 //! `ckview_reader` and `ckview_tensor`: the keys of a bundle, their metadata and their values.
 //!
-//! A reader reads any V2 bundle, TF1 name-based checkpoints included. A view has one too
-//! (`ckview_reader_of_view`). Tensor handles point into their reader: free them before it.
+//! A reader reads any V2 bundle, TF1 name-based checkpoints included, and TF1 V1 checkpoints
+//! ("SavedTensorSlices", docs/v1.md). A view has one too (`ckview_reader_of_view`, always V2). Tensor handles point into their reader: free them before it.
 
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
@@ -12,7 +12,7 @@ use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
 use super::view::ckview_view;
 use super::{ckview_str, with};
-use crate::format::{dtype_c_name, element_size, Bundle, DataType, FormatError, Strings, TensorEntry, Verify};
+use crate::format::{dtype_c_name, element_size, Bundle, Checkpoint, DataType, FormatError, Strings, TensorEntry, V1Checkpoint, Verify};
 
 /// Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 pub const CKVIEW_READ_SKIP_CHECKSUMS: u32 = 1;
@@ -23,9 +23,11 @@ pub struct ckview_reader {
     source: ReaderSource,
 }
 
-/// A reader owns its bundle, or reads the bundle of the view that holds it.
+/// A reader owns its checkpoint (a bundle or a V1 checkpoint), or reads the bundle of the view
+/// that holds it. One per open: the size difference of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum ReaderSource {
-    Owned(Bundle),
+    Owned(Checkpoint),
     /// Points at the bundle inside the same boxed `ckview_view`, which never moves.
     OfView(*const Bundle),
 }
@@ -40,19 +42,32 @@ impl ckview_reader {
         ckview_reader { source: ReaderSource::OfView(bundle) }
     }
 
-    fn bundle(&self) -> &Bundle {
+    fn source(&self) -> Source {
         match &self.source {
-            ReaderSource::Owned(bundle) => bundle,
+            ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),
+            ReaderSource::Owned(Checkpoint::V1(v1)) => Source::V1(v1),
             // SAFETY: the view holding this reader owns the bundle and outlives the reader.
-            ReaderSource::OfView(bundle) => unsafe { &**bundle },
+            ReaderSource::OfView(bundle) => Source::V2(unsafe { &**bundle }),
         }
     }
+}
+
+/// The checkpoint a reader or tensor reads.
+#[derive(Clone, Copy)]
+enum Source {
+    V2(*const Bundle),
+    V1(*const V1Checkpoint),
+}
+
+/// What a V1 checkpoint lacks, as a status with a message.
+fn not_in_v1(error_out: *mut *mut ckview_error, what: &str) -> ckview_status {
+    report(error_out, CKVIEW_UNSUPPORTED, &format!("{what}: not available for a V1 checkpoint (SavedTensorSlices)"))
 }
 
 /// One tensor's key and metadata. Opaque; free with `ckview_tensor_free` (unless borrowed from
 /// a `ckview_tensor_list`). Valid only while its reader (or view) is open.
 pub struct ckview_tensor {
-    bundle: *const Bundle,
+    source: Source,
     key: Vec<u8>,
     entry: TensorEntry,
     slices: Vec<Vec<ckview_slice_extent>>,
@@ -80,6 +95,28 @@ pub struct ckview_slice_extent {
 
 impl ckview_tensor {
     fn new(bundle: &Bundle, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
+        ckview_tensor::with_source(Source::V2(bundle), key, entry)
+    }
+
+    /// A V1 tensor, its metadata in an entry with no location (and no slices: those of a V1
+    /// tensor are not listed through the C ABI).
+    fn of_v1(v1: &V1Checkpoint, name: &[u8]) -> Option<ckview_tensor> {
+        let tensor = v1.tensor(name)?;
+        let entry = TensorEntry {
+            dtype: tensor.dtype,
+            dtype_number: tensor.dtype as i32,
+            shape: tensor.shape.clone(),
+            shard_id: 0,
+            offset: 0,
+            size: 0,
+            masked_crc32c: 0,
+            slices: Vec::new(),
+            inconsistent: None,
+        };
+        Some(ckview_tensor::with_source(Source::V1(v1), tensor.name.clone(), entry))
+    }
+
+    fn with_source(source: Source, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
         let slices = entry
             .slices
             .iter()
@@ -90,12 +127,28 @@ impl ckview_tensor {
                     .collect()
             })
             .collect();
-        ckview_tensor { bundle, key, entry, slices }
+        ckview_tensor { source, key, entry, slices }
     }
 
-    fn bundle(&self) -> &Bundle {
-        // SAFETY: tensors must be freed before their reader, by contract.
-        unsafe { &*self.bundle }
+    /// The tensor's bundle, or `None` for a V1 tensor.
+    fn bundle(&self) -> Option<&Bundle> {
+        match self.source {
+            // SAFETY: tensors must be freed before their reader, by contract.
+            Source::V2(bundle) => Some(unsafe { &*bundle }),
+            Source::V1(_) => None,
+        }
+    }
+
+    /// The tensor's V1 checkpoint and its tensor there, or `None` for a V2 tensor.
+    fn v1(&self) -> Option<(&V1Checkpoint, &crate::format::v1::V1Tensor)> {
+        match self.source {
+            Source::V2(_) => None,
+            Source::V1(v1) => {
+                // SAFETY: tensors must be freed before their reader, by contract.
+                let v1 = unsafe { &*v1 };
+                v1.tensor(&self.key).map(|tensor| (v1, tensor))
+            }
+        }
     }
 }
 
@@ -107,7 +160,11 @@ fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_s
 ///
 /// Opens the bundle `save_path` leads to (prefix, directory, `.index` or data shard) for
 /// reading tensors by key; unlike `ckview_open` it needs no object graph, so TF1 name-based
-/// checkpoints open too. Local files, read with positioned reads (no memory maps).
+/// checkpoints open too. Where no bundle is found, a TF1 V1 checkpoint ("SavedTensorSlices":
+/// its file, one shard, `P-?????-of-N` or a sharded save path) opens instead: its tensors list
+/// and read the same way, but `ckview_tensor_shard`, `ckview_tensor_slice_count`,
+/// `ckview_tensor_slice` and `ckview_tensor_borrow` answer `CKVIEW_UNSUPPORTED`. Local files,
+/// read with positioned reads (no memory maps).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_reader_open(
     save_path: *const c_char,
@@ -135,10 +192,10 @@ pub unsafe extern "C" fn ckview_reader_open_with(
             Ok(request) => request,
             Err(status) => return status,
         };
-        match Bundle::open_with(request.path, request.storage) {
-            Ok(bundle) => {
+        match Checkpoint::open_with(request.path, request.storage) {
+            Ok(checkpoint) => {
                 // SAFETY: non-NULL and writable by contract.
-                unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { source: ReaderSource::Owned(bundle) })) };
+                unsafe { *reader_out = Box::into_raw(Box::new(ckview_reader { source: ReaderSource::Owned(checkpoint) })) };
                 CKVIEW_OK
             }
             Err(error) => status_of(&error, error_out),
@@ -188,7 +245,20 @@ pub unsafe extern "C" fn ckview_reader_find(
         };
         // SAFETY: `key_len` readable bytes at `key`, by contract.
         let key = if key_len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(key.cast::<u8>(), key_len) } };
-        let bundle = reader.bundle();
+        let bundle = match reader.source() {
+            // SAFETY: the reader's own checkpoint.
+            Source::V2(bundle) => unsafe { &*bundle },
+            Source::V1(v1) => {
+                // SAFETY: the reader's own checkpoint.
+                let v1 = unsafe { &*v1 };
+                let Some(tensor) = ckview_tensor::of_v1(v1, key) else {
+                    return status_of(&v1.require(key).unwrap_err(), error_out);
+                };
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *tensor_out = Box::into_raw(Box::new(tensor)) };
+                return CKVIEW_OK;
+            }
+        };
         let found = match bundle.entry(key) {
             Ok(Some(entry)) => entry,
             Ok(None) => {
@@ -219,9 +289,19 @@ pub unsafe extern "C" fn ckview_reader_list(
         let (Some(reader), false) = (unsafe { reader.as_ref() }, list_out.is_null()) else {
             return report(error_out, CKVIEW_INVALID_ARGUMENT, "reader and list_out must not be NULL");
         };
-        match reader.bundle().tensors() {
+        let listed = match reader.source() {
+            // SAFETY: the reader's own checkpoint.
+            Source::V2(bundle) => unsafe { &*bundle }
+                .tensors()
+                .map(|tensors| tensors.into_iter().map(|(key, entry)| ckview_tensor::with_source(Source::V2(bundle), key, entry)).collect()),
+            Source::V1(v1) => {
+                // SAFETY: the reader's own checkpoint.
+                let v1 = unsafe { &*v1 };
+                Ok(v1.tensors().iter().filter_map(|tensor| ckview_tensor::of_v1(v1, &tensor.name)).collect())
+            }
+        };
+        match listed {
             Ok(tensors) => {
-                let tensors = tensors.into_iter().map(|(key, entry)| ckview_tensor::new(reader.bundle(), key, entry)).collect();
                 // SAFETY: non-NULL and writable by contract.
                 unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
                 CKVIEW_OK
@@ -326,26 +406,38 @@ pub unsafe extern "C" fn ckview_tensor_num_elements(tensor: *const ckview_tensor
 /// variants, the bytes stored. Before answering it checks that the stored bytes exist (within
 /// their shards, every slice present), so the size is safe to allocate: a crafted entry that
 /// claims more than the files hold fails here with `CKVIEW_CORRUPT_DATA` or
-/// `CKVIEW_CORRUPT_ENTRY`.
+/// `CKVIEW_CORRUPT_ENTRY`. For a V1 string tensor, the bytes of its elements (read to count them).
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_size_bytes(tensor: *const ckview_tensor, size_out: *mut u64) -> ckview_status {
-    with(tensor, size_out, |t| t.bundle().size_bytes(&t.key, &t.entry).map_err(|error| ckview_status::from(&error)))
+    with(tensor, size_out, |t| {
+        let size = match (t.bundle(), t.v1()) {
+            (Some(bundle), _) => bundle.size_bytes(&t.key, &t.entry),
+            (None, Some((v1, tensor))) if tensor.dtype == DataType::DtString => {
+                v1.read_strings(tensor).map(|strings| strings.iter().map(|s| s.len() as u64).sum())
+            }
+            (None, Some((v1, tensor))) => v1.value_size(tensor),
+            (None, None) => return Err(CKVIEW_INTERNAL_ERROR),
+        };
+        size.map_err(|error| ckview_status::from(&error))
+    })
 }
 
 /// The data shard holding the tensor's bytes (meaningless for a partitioned tensor, whose
-/// slices each have their own).
+/// slices each have their own). A V1 tensor: `CKVIEW_UNSUPPORTED`.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_shard(tensor: *const ckview_tensor, shard_out: *mut u32) -> ckview_status {
-    with(tensor, shard_out, |t| Ok(t.entry.shard_id))
+    with(tensor, shard_out, |t| t.bundle().map(|_| t.entry.shard_id).ok_or(CKVIEW_UNSUPPORTED))
 }
 
-/// The number of stored slices of a partitioned tensor (0 for a tensor stored whole).
+/// The number of stored slices of a partitioned tensor (0 for a tensor stored whole). A V1
+/// tensor: `CKVIEW_UNSUPPORTED`.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_slice_count(tensor: *const ckview_tensor, count_out: *mut usize) -> ckview_status {
-    with(tensor, count_out, |t| Ok(t.slices.len()))
+    with(tensor, count_out, |t| t.bundle().map(|_| t.slices.len()).ok_or(CKVIEW_UNSUPPORTED))
 }
 
 /// The `index`-th slice: one extent per dimension (`*rank_out` of them), borrowed from the tensor.
+/// A V1 tensor: `CKVIEW_UNSUPPORTED`.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_slice(
     tensor: *const ckview_tensor,
@@ -354,6 +446,7 @@ pub unsafe extern "C" fn ckview_tensor_slice(
     rank_out: *mut usize,
 ) -> ckview_status {
     with(tensor, extents_out, |t| {
+        t.bundle().ok_or(CKVIEW_UNSUPPORTED)?;
         let slice = t.slices.get(index).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)?;
         if rank_out.is_null() {
             return Err(CKVIEW_INVALID_ARGUMENT);
@@ -375,7 +468,8 @@ fn verify_of(flags: u32) -> Option<Verify> {
 /// Reads a fixed-size tensor into `buffer`, which must hold at least `ckview_tensor_size_bytes`
 /// bytes (`CKVIEW_BUFFER_TOO_SMALL` otherwise); exactly that many are written, row-major, in the
 /// host's byte order, with partitioned tensors assembled. The crc32c of every stored byte is
-/// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS`. Strings and variants:
+/// verified unless `flags` has `CKVIEW_READ_SKIP_CHECKSUMS` (a V1 checkpoint has only the
+/// checksums of its table blocks, always verified). Strings and variants:
 /// `CKVIEW_UNSUPPORTED_DTYPE`.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_read(
@@ -395,7 +489,12 @@ pub unsafe extern "C" fn ckview_tensor_read(
         }
         // SAFETY: `buffer_len` writable bytes at `buffer`, by contract.
         let out = if buffer_len == 0 { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_len) } };
-        match tensor.bundle().read_value(&tensor.key, &tensor.entry, out, verify) {
+        let read = match (tensor.bundle(), tensor.v1()) {
+            (Some(bundle), _) => bundle.read_value(&tensor.key, &tensor.entry, out, verify),
+            (None, Some((v1, v1_tensor))) => v1.read_value(v1_tensor, out),
+            (None, None) => return report(error_out, CKVIEW_INTERNAL_ERROR, "the V1 tensor is gone from its checkpoint"),
+        };
+        match read {
             Ok(()) => CKVIEW_OK,
             Err(error) => status_of(&error, error_out),
         }
@@ -405,8 +504,9 @@ pub unsafe extern "C" fn ckview_tensor_read(
 /// The tensor's stored bytes without a copy: `*data_out` points into the memory-mapped shard and
 /// stays valid while the reader (or view) is open. Only for an unsliced fixed-size tensor whose
 /// bytes need no conversion (same byte order as the host, or one-byte elements); otherwise
-/// `CKVIEW_UNSUPPORTED` and the caller reads it instead. Verifying (flags 0) reads every byte
-/// once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same for any size.
+/// `CKVIEW_UNSUPPORTED` and the caller reads it instead (always, for a V1 tensor). Verifying
+/// (flags 0) reads every byte once; with `CKVIEW_READ_SKIP_CHECKSUMS` the call costs the same
+/// for any size.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_tensor_borrow(
     tensor: *const ckview_tensor,
@@ -420,7 +520,8 @@ pub unsafe extern "C" fn ckview_tensor_borrow(
         let (Some(tensor), Some(verify), false) = (unsafe { tensor.as_ref() }, verify_of(flags), data_out.is_null() || len_out.is_null()) else {
             return report(error_out, CKVIEW_INVALID_ARGUMENT, "tensor, data_out and len_out must not be NULL; flags must be 0 or CKVIEW_READ_SKIP_CHECKSUMS");
         };
-        match tensor.bundle().borrow_value(&tensor.key, &tensor.entry, verify) {
+        let Some(bundle) = tensor.bundle() else { return not_in_v1(error_out, "ckview_tensor_borrow") };
+        match bundle.borrow_value(&tensor.key, &tensor.entry, verify) {
             Ok(bytes) => {
                 // SAFETY: both out-params are non-NULL and writable by contract.
                 unsafe {
@@ -446,7 +547,12 @@ pub unsafe extern "C" fn ckview_tensor_read_strings(
         let (Some(tensor), false) = (unsafe { tensor.as_ref() }, list_out.is_null()) else {
             return report(error_out, CKVIEW_INVALID_ARGUMENT, "tensor and list_out must not be NULL");
         };
-        match tensor.bundle().read_string_values(&tensor.key, &tensor.entry) {
+        let values = match (tensor.bundle(), tensor.v1()) {
+            (Some(bundle), _) => bundle.read_string_values(&tensor.key, &tensor.entry),
+            (None, Some((v1, v1_tensor))) => v1.read_strings(v1_tensor).map(Strings::from),
+            (None, None) => return report(error_out, CKVIEW_INTERNAL_ERROR, "the V1 tensor is gone from its checkpoint"),
+        };
+        match values {
             Ok(values) => {
                 // The views point into `values`, which the list owns and never changes.
                 let strings = values.iter().map(ckview_str::from).collect();

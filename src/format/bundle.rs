@@ -96,6 +96,20 @@ impl Strings {
     }
 }
 
+/// Elements read one by one (a V1 checkpoint's), laid out as a bundle's are.
+impl From<Vec<Vec<u8>>> for Strings {
+    fn from(elements: Vec<Vec<u8>>) -> Strings {
+        let mut bytes = Vec::with_capacity(elements.iter().map(Vec::len).sum());
+        let mut ranges = Vec::with_capacity(elements.len());
+        for element in &elements {
+            let start = bytes.len();
+            bytes.extend_from_slice(element);
+            ranges.push((start, bytes.len()));
+        }
+        Strings { bytes, ranges }
+    }
+}
+
 impl std::ops::Index<usize> for Strings {
     type Output = [u8];
 
