@@ -58,6 +58,12 @@
 // process with SIGBUS instead of returning an error. Reads never go through the map.
 #define CKVIEW_OPEN_MMAP 1
 
+// Open flag: open nothing outside the directory of `save_path` (the path itself when it is a
+// directory). A `checkpoint` state file may name any prefix, an absolute path or `../..`, and
+// TensorFlow follows it; with this flag such a prefix is not opened, and the open fails with
+// `CKVIEW_NOT_FOUND`. For checkpoints from strangers. Symbolic links are still followed.
+#define CKVIEW_OPEN_CONFINE 2
+
 // Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 #define CKVIEW_READ_SKIP_CHECKSUMS 1
 
@@ -179,7 +185,7 @@ typedef struct {
   void (*close)(void *userdata, void *file);
 } ckview_io_methods;
 
-// How to open a checkpoint: `flags` (`CKVIEW_OPEN_MMAP` or 0), and `io` with its
+// How to open a checkpoint: `flags` (`CKVIEW_OPEN_MMAP`, `CKVIEW_OPEN_CONFINE`, or 0), and `io` with its
 // `io_userdata` for the caller's own storage (NULL: the local filesystem). Zero-initialised
 // options mean the defaults.
 typedef struct {

@@ -171,3 +171,34 @@ fn a_storage_whose_reads_fail_gives_io_errors_from_every_call_that_meets_it() {
     }
     assert!(outcomes.contains("open failed") && outcomes.contains("some read"), "{outcomes:?}");
 }
+
+/// A `checkpoint` state file may name any prefix; `CKVIEW_OPEN_CONFINE` opens none outside the
+/// directory passed.
+#[test]
+fn a_confined_open_does_not_follow_a_state_file_out_of_its_directory() {
+    use ckview::ffi::{ckview_close, ckview_error_free, ckview_error_message, ckview_open_options, ckview_open_with, ckview_status, CKVIEW_OPEN_CONFINE};
+    let outer = copy_fixture("doc_children", "confine");
+    let run = outer.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let absolute = outer.join("tf_ckpts-1");
+    for (label, target) in [("relative", "../tf_ckpts-1".to_string()), ("absolute", absolute.display().to_string())] {
+        std::fs::write(run.join("checkpoint"), format!("model_checkpoint_path: \"{target}\"\n")).unwrap();
+        assert!(CheckpointView::open(&run).is_ok(), "{label}: TensorFlow follows the state file, and so does ckview by default");
+        let confined = ckview::io::Confined::around(Arc::new(LocalStorage::default()), &run);
+        assert!(matches!(CheckpointView::open_with(&run, Arc::new(confined)), Err(ckview::GraphError::Format(FormatError::NotFound { .. }))), "{label}");
+        // The same through the C ABI's flag.
+        let path = std::ffi::CString::new(run.as_os_str().as_encoded_bytes()).unwrap();
+        let options = ckview_open_options { flags: CKVIEW_OPEN_CONFINE, io: std::ptr::null(), io_userdata: std::ptr::null_mut() };
+        let (mut view, mut error) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let status = unsafe { ckview_open_with(path.as_ptr(), &options, &mut view, &mut error) };
+        assert_eq!(status, ckview_status::CKVIEW_NOT_FOUND, "{label}");
+        let message = unsafe { std::ffi::CStr::from_ptr(ckview_error_message(error)) }.to_string_lossy().into_owned();
+        assert!(message.contains("outside"), "{label}: {message}");
+        ckview_error_free(error);
+        // Inside the directory, a confined open works as any other.
+        let inside = std::ffi::CString::new(outer.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { ckview_open_with(inside.as_ptr(), &options, &mut view, std::ptr::null_mut()) }, ckview_status::CKVIEW_OK);
+        unsafe { ckview_close(view) };
+    }
+    std::fs::remove_dir_all(&outer).unwrap();
+}

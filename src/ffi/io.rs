@@ -9,13 +9,22 @@ use std::sync::Arc;
 
 use super::error::{ckview_error, report};
 use super::status::ckview_status::{self, *};
-use crate::io::{CallerError, LocalStorage, RandomAccess, Storage};
+use crate::io::{CallerError, Confined, LocalStorage, RandomAccess, Storage};
 
 /// Open flag: memory-map data shards so that `ckview_tensor_borrow` can hand out their bytes
 /// without a copy. Off by default because a mapped page that cannot be read (a failing disk, a
 /// network filesystem, a file truncated or rewritten in place under the open view) kills the
 /// process with SIGBUS instead of returning an error. Reads never go through the map.
 pub const CKVIEW_OPEN_MMAP: u32 = 1;
+
+/// Open flag: open nothing outside the directory of `save_path` (the path itself when it is a
+/// directory). A `checkpoint` state file may name any prefix, an absolute path or `../..`, and
+/// TensorFlow follows it; with this flag such a prefix is not opened, and the open fails with
+/// `CKVIEW_NOT_FOUND`. For checkpoints from strangers. Symbolic links are still followed.
+pub const CKVIEW_OPEN_CONFINE: u32 = 2;
+
+/// Every flag this version knows.
+const KNOWN_FLAGS: u32 = CKVIEW_OPEN_MMAP | CKVIEW_OPEN_CONFINE;
 
 /// The caller's storage: how ckview opens, sizes, reads and closes the files of a checkpoint.
 /// Every callback takes the `io_userdata` of the options first and returns 0 on success, or a
@@ -43,7 +52,7 @@ pub struct ckview_io_methods {
     pub close: Option<unsafe extern "C" fn(userdata: *mut c_void, file: *mut c_void)>,
 }
 
-/// How to open a checkpoint: `flags` (`CKVIEW_OPEN_MMAP` or 0), and `io` with its
+/// How to open a checkpoint: `flags` (`CKVIEW_OPEN_MMAP`, `CKVIEW_OPEN_CONFINE`, or 0), and `io` with its
 /// `io_userdata` for the caller's own storage (NULL: the local filesystem). Zero-initialised
 /// options mean the defaults.
 #[repr(C)]
@@ -166,13 +175,19 @@ impl OpenRequest<'_> {
             return Ok(OpenRequest { path, storage: Arc::new(LocalStorage::default()) });
         };
         let invalid = |message: &str| report(error_out, CKVIEW_INVALID_ARGUMENT, &format!("{function}: {message}"));
-        if options.flags & !CKVIEW_OPEN_MMAP != 0 {
-            return Err(invalid(&format!("unknown flags {:#x}", options.flags & !CKVIEW_OPEN_MMAP)));
+        if options.flags & !KNOWN_FLAGS != 0 {
+            return Err(invalid(&format!("unknown flags {:#x}", options.flags & !KNOWN_FLAGS)));
         }
         let mmap = options.flags & CKVIEW_OPEN_MMAP != 0;
+        let confine = |storage: Arc<dyn Storage>| -> Arc<dyn Storage> {
+            match options.flags & CKVIEW_OPEN_CONFINE {
+                0 => storage,
+                _ => Arc::new(Confined::around(storage, path)),
+            }
+        };
         // SAFETY: NULL or a readable table, by contract.
         let Some(io) = (unsafe { options.io.as_ref() }) else {
-            return Ok(OpenRequest { path, storage: Arc::new(LocalStorage { mmap }) });
+            return Ok(OpenRequest { path, storage: confine(Arc::new(LocalStorage { mmap })) });
         };
         if mmap {
             return Err(invalid("CKVIEW_OPEN_MMAP maps local files; it cannot be combined with the caller's io"));
@@ -181,6 +196,6 @@ impl OpenRequest<'_> {
             return Err(invalid("the io table needs open, size and read"));
         };
         let storage = CallerStorage { open, size, read, close: io.close, userdata: options.io_userdata };
-        Ok(OpenRequest { path, storage: Arc::new(storage) })
+        Ok(OpenRequest { path, storage: confine(Arc::new(storage)) })
     }
 }

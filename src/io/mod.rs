@@ -7,6 +7,7 @@
 //! a mapped page that cannot be read is a `SIGBUS`, as SQLite's documentation warns), and the
 //! caller's own storage (the C ABI's callbacks, object stores in the command line).
 
+mod confined;
 mod local;
 mod read;
 
@@ -15,6 +16,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use confined::Confined;
 pub use local::{open_regular, LocalStorage};
 pub use read::read_to_vec;
 
