@@ -1,16 +1,19 @@
 //! `ckview keys`: every tensor of the bundle, as `tf.train.list_variables` lists them, with
-//! dtype, shape, size and shard. Needs no object graph, so TF1 checkpoints work too.
+//! dtype, shape, size and shard. Needs no object graph, so TF1 checkpoints work too, V1
+//! checkpoints ("SavedTensorSlices", no shard column) included.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Write;
 
+use ckview::format::v1::V1Checkpoint;
+use ckview::format::{dtype_name, Bundle, Checkpoint, DataType};
 use ckview::ObjectGraph;
 use serde::Serialize;
 
 use crate::json::{self, lossy};
 use crate::output::{human_bytes, plural, printable, printable_bytes, shape_text, tensor_bytes, Out, Paint};
-use crate::resolve::open_bundle;
+use crate::resolve::open_checkpoint;
 use crate::Outcome;
 
 /// One tensor, as `keys --json` lists it.
@@ -27,7 +30,37 @@ struct KeyRow<'g> {
 }
 
 pub fn run(ckpt: &OsStr, pattern: Option<&str>, as_json: bool, out: &mut Out) -> Outcome {
-    let bundle = open_bundle(ckpt)?;
+    match open_checkpoint(ckpt)? {
+        Checkpoint::V2(bundle) => run_bundle(&bundle, pattern, as_json, out),
+        Checkpoint::V1(v1) => run_v1(&v1, pattern, as_json, out),
+    }
+}
+
+/// The tensors of a V1 checkpoint: no shards, no full names.
+fn run_v1(v1: &V1Checkpoint, pattern: Option<&str>, as_json: bool, out: &mut Out) -> Outcome {
+    let tensors: Vec<_> =
+        v1.tensors().iter().filter(|tensor| pattern.is_none_or(|pattern| matches(pattern, &tensor.name_text()))).collect();
+    let rows: Vec<KeyRow<'_>> = tensors
+        .iter()
+        .map(|tensor| KeyRow {
+            key: lossy(&tensor.name),
+            dtype: dtype_name(tensor.dtype).into(),
+            shape: &tensor.shape,
+            // Strings: the bytes of their elements.
+            size_bytes: match tensor.dtype {
+                DataType::DtString => v1.read_strings(tensor).map_or(0, |strings| strings.iter().map(|s| s.len() as u64).sum()),
+                _ => v1.value_size(tensor).unwrap_or(0),
+            },
+            shard: None,
+            slices: if tensor.is_partitioned() { tensor.slices.len() } else { 0 },
+            full_name: None,
+        })
+        .collect();
+    let keys: Vec<&[u8]> = tensors.iter().map(|tensor| tensor.name.as_slice()).collect();
+    print(&keys, &rows, as_json, out)
+}
+
+fn run_bundle(bundle: &Bundle, pattern: Option<&str>, as_json: bool, out: &mut Out) -> Outcome {
     // TF1 checkpoints and refused graphs have no full names; their keys still list.
     let graph = ObjectGraph::load(&bundle).ok();
     let full_names = graph.as_ref().map(full_names_by_key).unwrap_or_default();
@@ -44,12 +77,18 @@ pub fn run(ckpt: &OsStr, pattern: Option<&str>, as_json: bool, out: &mut Out) ->
             key: lossy(key),
             dtype: entry.dtype_label(),
             shape: &entry.shape,
-            size_bytes: tensor_bytes(&bundle, key, entry),
+            size_bytes: tensor_bytes(bundle, key, entry),
             shard: entry.slices.is_empty().then_some(entry.shard_id),
             slices: entry.slices.len(),
             full_name: full_names.get(key.as_slice()).copied(),
         })
         .collect();
+    let keys: Vec<&[u8]> = tensors.iter().map(|(key, _)| key.as_slice()).collect();
+    print(&keys, &rows, as_json, out)
+}
+
+/// The rows as JSON or as a table; `keys[i]` is the key of `rows[i]`.
+fn print(keys: &[&[u8]], rows: &[KeyRow<'_>], as_json: bool, out: &mut Out) -> Outcome {
     if as_json {
         json::print(out, &rows)?;
         return Ok(0);
@@ -57,10 +96,10 @@ pub fn run(ckpt: &OsStr, pattern: Option<&str>, as_json: bool, out: &mut Out) ->
     let with_names = rows.iter().any(|row| row.full_name.is_some());
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .zip(&tensors)
-        .map(|(row, (key, _))| {
+        .zip(keys)
+        .map(|(row, key)| {
             let shard = match row.slices {
-                0 => row.shard.unwrap_or_default().to_string(),
+                0 => row.shard.map_or_else(|| "-".to_string(), |shard| shard.to_string()),
                 1 => "1 slice".to_string(),
                 count => format!("{count} slices"),
             };

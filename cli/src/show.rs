@@ -5,7 +5,8 @@ use std::ffi::OsStr;
 use std::io::Write;
 
 use ckview::format::slice_key::{slice_key, slice_spec};
-use ckview::format::{Bundle, DataType, FormatError, TensorEntry, Verify};
+use ckview::format::v1::V1Checkpoint;
+use ckview::format::{Bundle, Checkpoint, DataType, FormatError, TensorEntry, Verify};
 use ckview::graph::Attribute;
 use ckview::{GraphError, ObjectGraph};
 use serde::Serialize;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use crate::json::{self, lossy, Float};
 use crate::nearest::did_you_mean;
 use crate::output::{human_bytes, printable, printable_bytes, shape_text, tensor_bytes, Out, Paint};
-use crate::resolve::{nodes_named, open_bundle};
+use crate::resolve::{nodes_named, open_checkpoint};
 use crate::values::{float_text, kind, quoted_bytes, stats, Element, Kind, Stats};
 use crate::{Failure, Outcome};
 
@@ -39,7 +40,10 @@ enum Values {
 }
 
 pub fn run(ckpt: &OsStr, target: &str, limit: usize, as_json: bool, out: &mut Out) -> Outcome {
-    let bundle = open_bundle(ckpt)?;
+    let bundle = match open_checkpoint(ckpt)? {
+        Checkpoint::V2(bundle) => bundle,
+        Checkpoint::V1(v1) => return run_v1(&v1, target, limit, as_json, out),
+    };
     let target = resolve(&bundle, target)?;
     let key = target.key.as_slice();
     let entry = bundle.entry(key)?.ok_or_else(|| FormatError::KeyNotFound {
@@ -47,18 +51,65 @@ pub fn run(ckpt: &OsStr, target: &str, limit: usize, as_json: bool, out: &mut Ou
         key: lossy(key),
     })?;
     let values = read(&bundle, key, &entry)?;
-    let count = match &values {
+    let slices = slices(&bundle, key, &entry)?;
+    let size_bytes = tensor_bytes(&bundle, key, &entry);
+    let stored = Where::Bundle(&bundle, &slices);
+    print(Shown { stored, size_bytes, target: &target, entry: &entry, values: &values, shown: 0 }, limit, as_json, out)
+}
+
+/// A tensor of a V1 checkpoint, named by its key (V1 checkpoints have no object graph).
+fn run_v1(v1: &V1Checkpoint, text: &str, limit: usize, as_json: bool, out: &mut Out) -> Outcome {
+    let Some(tensor) = v1.tensor(text.as_bytes()) else {
+        let keys: Vec<String> = v1.tensors().iter().map(|tensor| tensor.name_text()).collect();
+        return Err(Failure::Error(format!(
+            "{}: no tensor with key {text:?} (a V1 checkpoint has no object graph to look paths or names up in){}",
+            v1.path().display(),
+            did_you_mean(text, keys.iter().map(String::as_str))
+        )));
+    };
+    let entry = TensorEntry {
+        dtype: tensor.dtype,
+        dtype_number: tensor.dtype as i32,
+        shape: tensor.shape.clone(),
+        shard_id: 0,
+        offset: 0,
+        size: 0,
+        masked_crc32c: 0,
+        slices: Vec::new(),
+        inconsistent: None,
+    };
+    let values = if tensor.dtype == DataType::DtString {
+        Values::Strings(v1.read_strings(tensor)?)
+    } else if let Some(kind) = kind(tensor.dtype) {
+        let mut bytes = vec![0u8; v1.value_size(tensor)? as usize];
+        v1.read_value(tensor, &mut bytes)?;
+        Values::Numbers { kind, bytes }
+    } else {
+        Values::Opaque
+    };
+    let size_bytes = match &values {
+        Values::Numbers { bytes, .. } => bytes.len() as u64,
+        Values::Strings(strings) => strings.iter().map(|s| s.len() as u64).sum(),
+        Values::Opaque => 0,
+    };
+    let pieces = if tensor.is_partitioned() { tensor.slices.len() } else { 0 };
+    let target = Target { key: tensor.name.clone(), node: None };
+    let stored = Where::V1 { files: v1.files().len(), pieces };
+    print(Shown { stored, size_bytes, target: &target, entry: &entry, values: &values, shown: 0 }, limit, as_json, out)
+}
+
+/// Prints `shown`, its first `limit` elements (0: all) as values.
+fn print(mut shown: Shown<'_>, limit: usize, as_json: bool, out: &mut Out) -> Outcome {
+    let count = match shown.values {
         Values::Numbers { kind, bytes } => bytes.len() / kind.width(),
         Values::Strings(strings) => strings.len(),
         Values::Opaque => 0,
     };
-    let shown = if limit == 0 { count } else { count.min(limit) };
-    let summary = match &values {
+    shown.shown = if limit == 0 { count } else { count.min(limit) };
+    let summary = match shown.values {
         Values::Numbers { kind, bytes } => Some(stats(*kind, bytes)),
         _ => None,
     };
-    let slices = slices(&bundle, key, &entry)?;
-    let shown = Shown { bundle: &bundle, target: &target, entry: &entry, values: &values, shown, slices: &slices };
     if as_json {
         json::print(out, &shown.document(summary.as_ref()))?;
     } else {
@@ -67,15 +118,22 @@ pub fn run(ckpt: &OsStr, target: &str, limit: usize, as_json: bool, out: &mut Ou
     Ok(0)
 }
 
+/// Where a tensor's bytes are: in a bundle (with its slices, for a partitioned tensor), or in
+/// the files of a V1 checkpoint (in `pieces` slices, 0 when stored whole).
+enum Where<'a> {
+    Bundle(&'a Bundle, &'a [Slice]),
+    V1 { files: usize, pieces: usize },
+}
+
 /// Everything printed about one tensor.
 struct Shown<'a> {
-    bundle: &'a Bundle,
+    stored: Where<'a>,
+    size_bytes: u64,
     target: &'a Target,
     entry: &'a TensorEntry,
     values: &'a Values,
     /// How many elements are printed.
     shown: usize,
-    slices: &'a [Slice],
 }
 
 /// One stored slice of a partitioned tensor.
@@ -221,7 +279,7 @@ fn element(kind: Kind, bytes: &[u8], index: usize) -> Element {
 
 impl Shown<'_> {
     fn write_text(&self, out: &mut Out, summary: Option<&Stats>) -> std::io::Result<()> {
-        let (entry, target, shown) = (self.entry, self.target, self.shown);
+        let (entry, target) = (self.entry, self.target);
         let line = |out: &mut Out, label: &str, text: String| -> std::io::Result<()> {
             out.paint(Paint::Dim, format!("{label:<8}"))?;
             writeln!(out, "{text}")
@@ -237,12 +295,24 @@ impl Shown<'_> {
         let elements = entry.num_elements();
         let noun = if elements == 1 { "element" } else { "elements" };
         line(out, "shape", format!("{} ({elements} {noun})", shape_text(&entry.shape)))?;
-        line(out, "size", human_bytes(tensor_bytes(self.bundle, &target.key, entry)))?;
+        line(out, "size", human_bytes(self.size_bytes))?;
+        let (bundle, slices) = match self.stored {
+            Where::Bundle(bundle, slices) => (bundle, slices),
+            Where::V1 { files, pieces } => {
+                let file_text = if files == 1 { "1 file".to_string() } else { format!("{files} files") };
+                let text = match pieces {
+                    0 => format!("V1 checkpoint ({file_text})"),
+                    pieces => format!("V1 checkpoint ({file_text}), partitioned into {pieces} slices"),
+                };
+                line(out, "stored", text)?;
+                return self.write_values(out, summary);
+            }
+        };
         let shard_text = |stored: &Stored| {
             format!(
                 "shard {} ({}), offset {}, {} bytes, masked crc32c {:#010x}",
                 stored.shard,
-                self.bundle.shard_path(stored.shard).file_name().unwrap_or_default().to_string_lossy(),
+                bundle.shard_path(stored.shard).file_name().unwrap_or_default().to_string_lossy(),
                 stored.offset,
                 stored.size,
                 stored.masked_crc32c
@@ -252,11 +322,22 @@ impl Shown<'_> {
             line(out, "stored", shard_text(&Stored::of(entry)))?;
         } else {
             line(out, "stored", format!("partitioned into {} slices", entry.slices.len()))?;
-            for slice in self.slices {
+            for slice in slices {
                 let name = printable_bytes(&target.key);
                 line(out, "", format!("{name} slice {}: {}", slice.slice, shard_text(&slice.stored)))?;
             }
         }
+        self.write_values(out, summary)
+    }
+
+    /// The `values` line and the summary lines.
+    fn write_values(&self, out: &mut Out, summary: Option<&Stats>) -> std::io::Result<()> {
+        let (entry, shown) = (self.entry, self.shown);
+        let line = |out: &mut Out, label: &str, text: String| -> std::io::Result<()> {
+            out.paint(Paint::Dim, format!("{label:<8}"))?;
+            writeln!(out, "{text}")
+        };
+        let elements = entry.num_elements();
         let texts: Vec<String> = match self.values {
             Values::Numbers { kind, bytes } => (0..shown).map(|index| element(*kind, bytes, index).text()).collect(),
             Values::Strings(strings) => {
@@ -329,10 +410,19 @@ impl Shown<'_> {
             dtype: entry.dtype_label(),
             shape: &entry.shape,
             num_elements: entry.num_elements(),
-            size_bytes: tensor_bytes(self.bundle, &target.key, entry),
-            stored: entry.slices.is_empty().then(|| Stored::of(entry)),
-            slices: entry.slices.len(),
-            slice_list: self.slices,
+            size_bytes: self.size_bytes,
+            stored: match self.stored {
+                Where::Bundle(..) => entry.slices.is_empty().then(|| Stored::of(entry)),
+                Where::V1 { .. } => None,
+            },
+            slices: match self.stored {
+                Where::Bundle(..) => entry.slices.len(),
+                Where::V1 { pieces, .. } => pieces,
+            },
+            slice_list: match self.stored {
+                Where::Bundle(_, slices) => slices,
+                Where::V1 { .. } => &[],
+            },
             values,
             values_hex,
             truncated: self.shown < count,

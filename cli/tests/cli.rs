@@ -1226,3 +1226,71 @@ fn the_library_depends_on_none_of_the_command_lines_crates() {
         assert!(!crates.contains(name), "the library depends on {name}:\n{listed}");
     }
 }
+
+// ---- V1 checkpoints ("SavedTensorSlices") ------------------------------------------------
+
+fn v1_answers() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture_dir("v1").join("tf_answers.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn keys_of_v1_checkpoints_list_as_tensorflow_lists_them() {
+    let answers = v1_answers();
+    for (path, answer_key) in [
+        ("model.ckpt", "model.ckpt"),
+        ("partitioned/model.ckpt", "partitioned/model.ckpt"),
+        ("sharded/model.ckpt-?????-of-00002", "sharded/model.ckpt-?????-of-00002"),
+        ("sharded/model.ckpt", "sharded/model.ckpt-?????-of-00002"),
+        ("sharded/model.ckpt-00001-of-00002", "sharded/model.ckpt-00001-of-00002"),
+    ] {
+        let answer = &answers["checkpoints"][answer_key];
+        let listed = json(&[&"keys", &"--json", &fixture_dir("v1").join(path)]);
+        let rows = listed.as_array().unwrap();
+        let got: Vec<(String, String, Value)> =
+            rows.iter().map(|row| (row["key"].as_str().unwrap().into(), row["dtype"].as_str().unwrap().into(), row["shape"].clone())).collect();
+        let expected: Vec<(String, String, Value)> = answer["list_variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                let key = pair[0].as_str().unwrap();
+                (key.into(), answer["dtype_map"][key].as_str().unwrap().into(), pair[1].clone())
+            })
+            .collect();
+        assert_eq!(got, expected, "{path}");
+        assert!(rows.iter().all(|row| row["shard"].is_null() && row["full_name"].is_null()), "{path}");
+    }
+    let text = stdout(&ckview(&[&"keys", &fixture_dir("v1").join("partitioned/model.ckpt")]));
+    assert!(text.contains("3 slices") && text.contains("2 tensors, 172 B"), "{text}");
+}
+
+#[test]
+fn show_of_v1_tensors_reads_what_tensorflow_reads() {
+    let answers = v1_answers();
+    let answer = &answers["checkpoints"]["model.ckpt"];
+    for (key, tf) in answer["tensors"].as_object().unwrap() {
+        let shown = json(&[&"show", &"--json", &fixture_dir("v1").join("model.ckpt"), key]);
+        assert_eq!(shown["dtype"], answer["dtype_map"][key], "{key}");
+        assert_eq!(shown["shape"], answer["shape_map"][key], "{key}");
+        if let Some(strings) = tf.get("strings_hex") {
+            assert_eq!(&shown["values_hex"], strings, "{key}");
+        } else if let Some(values) = tf.get("values") {
+            let bools = values.as_array().unwrap().iter().all(Value::is_boolean);
+            if bools {
+                assert_eq!(&shown["values"], values, "{key}");
+            } else {
+                let got: Vec<f64> = shown["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+                let want: Vec<f64> = values.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+                assert_eq!(got, want, "{key}");
+            }
+        }
+    }
+    // The partitioned variable assembled: arange(40) - 20 as a 10x4 matrix.
+    let part = json(&[&"show", &"--json", &"--limit", &"0", &fixture_dir("v1").join("partitioned/model.ckpt"), &"part_var"]);
+    let values: Vec<f64> = part["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(values, (0..40).map(|i| i as f64 - 20.0).collect::<Vec<_>>());
+    assert_eq!(part["slices"], 3);
+    let missing = ckview(&[&"show", &fixture_dir("v1").join("model.ckpt"), &"f32_vex"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("did you mean \"f32_vec\""), "{}", stderr(&missing));
+}
