@@ -1294,3 +1294,13 @@ fn show_of_v1_tensors_reads_what_tensorflow_reads() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("did you mean \"f32_vec\""), "{}", stderr(&missing));
 }
+
+#[test]
+fn verify_reads_every_tensor_of_a_v1_checkpoint() {
+    for (path, tensors) in [("model.ckpt", 17), ("partitioned/model.ckpt", 2), ("sharded/model.ckpt", 3)] {
+        let report = json(&[&"verify", &"--json", &fixture_dir("v1").join(path)]);
+        assert_eq!((report["ok"].as_bool(), report["tensors"].as_u64()), (Some(true), Some(tensors)), "{path}: {report}");
+    }
+    let text = stdout(&ckview(&[&"verify", &fixture_dir("v1").join("partitioned/model.ckpt")]));
+    assert!(text.starts_with("OK 2 tensors, 172 B"), "{text}");
+}
