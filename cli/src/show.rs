@@ -67,17 +67,7 @@ fn run_v1(v1: &V1Checkpoint, text: &str, limit: usize, as_json: bool, out: &mut 
             did_you_mean(text, keys.iter().map(String::as_str))
         )));
     };
-    let entry = TensorEntry {
-        dtype: tensor.dtype,
-        dtype_number: tensor.dtype as i32,
-        shape: tensor.shape.clone(),
-        shard_id: 0,
-        offset: 0,
-        size: 0,
-        masked_crc32c: 0,
-        slices: Vec::new(),
-        inconsistent: None,
-    };
+    let entry = tensor.metadata();
     let values = if tensor.dtype == DataType::DtString {
         Values::Strings(v1.read_strings(tensor)?)
     } else if let Some(kind) = kind(tensor.dtype) {

@@ -102,17 +102,7 @@ impl ckview_tensor {
     /// tensor are not listed through the C ABI).
     fn of_v1(v1: &V1Checkpoint, name: &[u8]) -> Option<ckview_tensor> {
         let tensor = v1.tensor(name)?;
-        let entry = TensorEntry {
-            dtype: tensor.dtype,
-            dtype_number: tensor.dtype as i32,
-            shape: tensor.shape.clone(),
-            shard_id: 0,
-            offset: 0,
-            size: 0,
-            masked_crc32c: 0,
-            slices: Vec::new(),
-            inconsistent: None,
-        };
+        let entry = tensor.metadata();
         Some(ckview_tensor::with_source(Source::V1(v1), tensor.name.clone(), entry))
     }
 

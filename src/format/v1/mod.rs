@@ -54,6 +54,22 @@ pub struct V1Tensor {
 }
 
 impl V1Tensor {
+    /// Its dtype and shape as a bundle entry that points at no bytes, for code that shows
+    /// metadata of either format (a V1 tensor's values are read through its checkpoint).
+    pub fn metadata(&self) -> crate::format::TensorEntry {
+        crate::format::TensorEntry {
+            dtype: self.dtype,
+            dtype_number: self.dtype as i32,
+            shape: self.shape.clone(),
+            shard_id: 0,
+            offset: 0,
+            size: 0,
+            masked_crc32c: 0,
+            slices: Vec::new(),
+            inconsistent: None,
+        }
+    }
+
     /// The name as text (bytes that are not UTF-8 as U+FFFD).
     pub fn name_text(&self) -> String {
         String::from_utf8_lossy(&self.name).into_owned()
