@@ -12,6 +12,7 @@ mod error;
 pub mod locate;
 mod shards;
 pub mod slice_key;
+mod slices;
 pub mod string_tensor;
 pub mod table;
 pub mod v1;

@@ -3,9 +3,10 @@
 
 use super::bundle::{Bundle, StoredRange, Strings};
 use super::crc;
-use super::entry::{element_size, SliceExtent, TensorEntry};
+use super::entry::{element_size, TensorEntry};
 use super::error::{FormatError, Result};
 use super::slice_key::slice_key;
+use super::slices::{slice_box, tiling_fault};
 use super::{DataType, Endianness};
 
 /// Partitions with more slices than this are refused rather than checked pairwise.
@@ -90,15 +91,8 @@ impl Bundle {
             return Err(corrupt(format!("{} slices (at most {MAX_SLICES} are read)", entry.slices.len())));
         }
         let boxes: Vec<Vec<(u64, u64)>> = entry.slices.iter().map(|slice| slice_box(slice, &entry.shape)).collect();
-        // Each box lies within the tensor, so its volume fits; thousands of them may not.
-        let volume: u128 = boxes.iter().map(|b| b.iter().map(|&(_, length)| u128::from(length)).product::<u128>()).sum();
-        if volume != u128::from(entry.num_elements()) {
-            return Err(corrupt("its slices do not cover the tensor exactly once".into()));
-        }
-        match disjoint(&boxes) {
-            Some(true) => {}
-            Some(false) => return Err(corrupt("its slices overlap".into())),
-            None => return Err(corrupt("its slices are too many and too entangled to check".into())),
+        if let Some(fault) = tiling_fault(&boxes, entry.num_elements()) {
+            return Err(corrupt(fault.into()));
         }
         let mut pieces = Vec::with_capacity(boxes.len());
         for (extents, place) in entry.slices.iter().zip(boxes) {
@@ -252,61 +246,6 @@ pub fn host_endianness() -> Endianness {
     }
 }
 
-/// (start, length) per dimension, with "the whole dimension" resolved.
-fn slice_box(extents: &[SliceExtent], shape: &[u64]) -> Vec<(u64, u64)> {
-    extents.iter().zip(shape).map(|(extent, &dim)| (extent.start, extent.length.unwrap_or(dim))).collect()
-}
-
-/// Comparisons of one dimension of two boxes that `disjoint` may spend before giving up.
-const OVERLAP_CHECK_BUDGET: u64 = 20_000_000;
-
-/// Whether no two boxes overlap; `None` when finding out would cost more than the budget.
-///
-/// A sweep along the dimension with the most distinct starts: boxes are taken in order of their
-/// start there, and each is compared only with the earlier boxes still open at that start. For
-/// the usual partitions (slices along one or two dimensions) that is n log n.
-fn disjoint(boxes: &[Vec<(u64, u64)>]) -> Option<bool> {
-    let Some(rank) = boxes.first().map(Vec::len).filter(|&rank| rank > 0) else {
-        return Some(boxes.len() <= 1);
-    };
-    let sweep = (0..rank)
-        .max_by_key(|&dim| {
-            let mut starts: Vec<u64> = boxes.iter().map(|b| b[dim].0).collect();
-            starts.sort_unstable();
-            starts.dedup();
-            starts.len()
-        })
-        .expect("rank > 0");
-    let mut order: Vec<usize> = (0..boxes.len()).collect();
-    order.sort_unstable_by_key(|&index| boxes[index][sweep].0);
-    let mut open: Vec<usize> = Vec::new();
-    let mut spent = 0u64;
-    for &index in &order {
-        let (start, _) = boxes[index][sweep];
-        open.retain(|&other| boxes[other][sweep].0 + boxes[other][sweep].1 > start);
-        for &other in &open {
-            let (a, b) = (&boxes[index], &boxes[other]);
-            let mut separated = false;
-            for dim in 0..rank {
-                spent += 1;
-                let ((start_a, len_a), (start_b, len_b)) = (a[dim], b[dim]);
-                if start_a + len_a <= start_b || start_b + len_b <= start_a {
-                    separated = true;
-                    break;
-                }
-            }
-            if !separated {
-                return Some(false);
-            }
-            if spent > OVERLAP_CHECK_BUDGET {
-                return None;
-            }
-        }
-        open.push(index);
-    }
-    Some(true)
-}
-
 /// Copies a row-major slice (`source`) into its box of the row-major tensor `out`, in runs as
 /// long as the trailing whole dimensions allow.
 fn copy_box(source: &[u8], out: &mut [u8], shape: &[u64], slice_box: &[(u64, u64)], width: usize) {
@@ -363,15 +302,5 @@ mod tests {
         let mut out = vec![0u8; 12];
         copy_box(&[9; 8], &mut out, &shape, &[(1, 2), (0, 4)], 1);
         assert_eq!(out, [0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]);
-    }
-
-    #[test]
-    fn overlaps_are_detected() {
-        assert_eq!(disjoint(&[vec![(0, 2), (0, 4)], vec![(2, 1), (0, 4)]]), Some(true));
-        assert_eq!(disjoint(&[vec![(0, 2), (0, 4)], vec![(1, 1), (3, 1)]]), Some(false));
-        // Separated only in the last dimension: the sweep picks it and stays linear.
-        let count = if cfg!(miri) { 64 } else { 4096 };
-        let many: Vec<Vec<(u64, u64)>> = (0..count).map(|i| { let mut b = vec![(0, 1); 253]; b.push((i, 1)); b }).collect();
-        assert_eq!(disjoint(&many), Some(true));
     }
 }

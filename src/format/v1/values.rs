@@ -6,13 +6,12 @@ use std::path::Path;
 
 use super::wire::{fields, packed_varints, Value};
 use super::{decode_slice, V1Checkpoint, V1Tensor};
-use crate::format::entry::{dtype_name, element_size, SliceExtent};
+use crate::format::entry::{dtype_name, element_size};
 use crate::format::error::{FormatError, Result};
 use crate::format::proto::DataType;
 use crate::format::slice_key::{readable_key, slice_key};
+use crate::format::slices::{slice_box, tiling_fault};
 
-/// Comparisons of one dimension of two slices that the overlap check may spend.
-const OVERLAP_CHECK_BUDGET: u64 = 20_000_000;
 
 /// How a value unit is stored in a `TensorProto` field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,14 +195,8 @@ impl V1Checkpoint {
             return Err(corrupt("no slice of it is stored".into()));
         }
         let boxes: Vec<Vec<(u64, u64)>> = tensor.slices.iter().map(|(_, extents)| slice_box(extents, &tensor.shape)).collect();
-        let volume: u128 = boxes.iter().map(|b| b.iter().map(|&(_, length)| u128::from(length)).product::<u128>()).sum();
-        if volume != u128::from(tensor.num_elements()) {
-            return Err(corrupt("its slices do not cover it exactly once".into()));
-        }
-        match disjoint(&boxes) {
-            Some(true) => {}
-            Some(false) => return Err(corrupt("its slices overlap".into())),
-            None => return Err(corrupt("its slices are too many and too entangled to check".into())),
+        if let Some(fault) = tiling_fault(&boxes, tensor.num_elements()) {
+            return Err(corrupt(fault.into()));
         }
         let mut pieces = Vec::with_capacity(boxes.len());
         for ((file, extents), place) in tensor.slices.iter().zip(boxes) {
@@ -346,11 +339,6 @@ fn decode_units(data: &[u8], layout: Layout, dtype: DataType, out: &mut [u8]) ->
     Ok(())
 }
 
-/// (start, length) per dimension, with "the whole dimension" resolved.
-fn slice_box(extents: &[SliceExtent], shape: &[u64]) -> Vec<(u64, u64)> {
-    extents.iter().zip(shape).map(|(extent, &dim)| (extent.start, extent.length.unwrap_or(dim))).collect()
-}
-
 /// Calls `copy(to, from, run)` for each row of the box `place` of a row-major tensor of `shape`:
 /// `run` elements from element `from` of the slice (row-major itself) to element `to` of the
 /// tensor.
@@ -391,44 +379,6 @@ fn for_each_row(shape: &[u64], place: &[(u64, u64)], mut copy: impl FnMut(u64, u
     }
 }
 
-/// Whether no two boxes overlap; `None` when finding out would cost more than the budget. Boxes
-/// are swept in order of their start along the dimension with the most distinct starts, each
-/// compared only with the earlier ones still open there.
-fn disjoint(boxes: &[Vec<(u64, u64)>]) -> Option<bool> {
-    let Some(rank) = boxes.first().map(Vec::len).filter(|&rank| rank > 0) else {
-        return Some(boxes.len() <= 1);
-    };
-    let distinct = |dim: usize| {
-        let mut starts: Vec<u64> = boxes.iter().map(|b| b[dim].0).collect();
-        starts.sort_unstable();
-        starts.dedup();
-        starts.len()
-    };
-    let sweep = (0..rank).max_by_key(|&dim| distinct(dim)).expect("rank > 0");
-    let mut order: Vec<usize> = (0..boxes.len()).collect();
-    order.sort_unstable_by_key(|&index| boxes[index][sweep].0);
-    let mut open: Vec<usize> = Vec::new();
-    let mut spent = 0u64;
-    for &index in &order {
-        let start = boxes[index][sweep].0;
-        open.retain(|&other| boxes[other][sweep].0 + boxes[other][sweep].1 > start);
-        for &other in &open {
-            let separated = boxes[index].iter().zip(&boxes[other]).any(|(&(a, len_a), &(b, len_b))| {
-                spent += 1;
-                a + len_a <= b || b + len_b <= a
-            });
-            if !separated {
-                return Some(false);
-            }
-            if spent > OVERLAP_CHECK_BUDGET {
-                return None;
-            }
-        }
-        open.push(index);
-    }
-    Some(true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,12 +394,5 @@ mod tests {
         rows.clear();
         for_each_row(&[2, 0], &[(0, 2), (0, 0)], |to, from, run| rows.push((to, from, run)));
         assert!(rows.is_empty());
-    }
-
-    #[test]
-    fn overlaps_are_found() {
-        assert_eq!(disjoint(&[vec![(0, 2), (0, 4)], vec![(2, 1), (0, 4)]]), Some(true));
-        assert_eq!(disjoint(&[vec![(0, 2), (0, 4)], vec![(1, 1), (3, 1)]]), Some(false));
-        assert_eq!(disjoint(&[vec![], vec![]]), Some(false));
     }
 }
