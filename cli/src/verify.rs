@@ -70,26 +70,40 @@ fn run_v1(v1: &V1Checkpoint, as_json: bool, out: &mut Out) -> Outcome {
         }
     }
     let prefix = v1.path().display().to_string();
-    let count = v1.tensors().len();
-    if as_json {
-        let report = Report { prefix: &prefix, tensors: count, bytes: total, ok: bad.is_empty(), bad };
-        json::print(out, &report)?;
-        return Ok(if report.ok { 0 } else { 1 });
+    let summary = Summary { prefix: &prefix, tensors: v1.tensors().len(), bytes: total, what_passed: "every tensor reads, every block checksum matches", kind: "V1 checkpoint " };
+    summary.print(bad, as_json, out)
+}
+
+/// The end of a verify run: one JSON report, or the verdict on one line.
+struct Summary<'p> {
+    prefix: &'p str,
+    tensors: usize,
+    bytes: u64,
+    /// What "OK" means for this format.
+    what_passed: &'static str,
+    /// Before the prefix: "" or "V1 checkpoint ".
+    kind: &'static str,
+}
+
+impl Summary<'_> {
+    fn print(&self, bad: Vec<BadTensor>, as_json: bool, out: &mut Out) -> Outcome {
+        let (prefix, kind) = (self.prefix, self.kind);
+        if as_json {
+            let report = Report { prefix, tensors: self.tensors, bytes: self.bytes, ok: bad.is_empty(), bad };
+            json::print(out, &report)?;
+            return Ok(if report.ok { 0 } else { 1 });
+        }
+        if bad.is_empty() {
+            out.paint(Paint::Green, "OK")?;
+            let (tensors, bytes) = (plural(self.tensors as u64, "tensor"), human_bytes(self.bytes));
+            writeln!(out, " {tensors}, {bytes}: {} ({kind}{prefix})", self.what_passed)?;
+            return Ok(0);
+        }
+        out.paint(Paint::Red, "DAMAGED")?;
+        let verb = if bad.len() == 1 { "is" } else { "are" };
+        writeln!(out, " {} of {} {verb} bad ({kind}{prefix})", bad.len(), plural(self.tensors as u64, "tensor"))?;
+        Ok(1)
     }
-    if bad.is_empty() {
-        out.paint(Paint::Green, "OK")?;
-        writeln!(
-            out,
-            " {}, {}: every tensor reads, every block checksum matches (V1 checkpoint {prefix})",
-            plural(count as u64, "tensor"),
-            human_bytes(total)
-        )?;
-        return Ok(0);
-    }
-    out.paint(Paint::Red, "DAMAGED")?;
-    let verb = if bad.len() == 1 { "is" } else { "are" };
-    writeln!(out, " {} of {} {verb} bad (V1 checkpoint {prefix})", bad.len(), plural(count as u64, "tensor"))?;
-    Ok(1)
 }
 
 fn run_bundle(bundle: &Bundle, as_json: bool, out: &mut Out) -> Outcome {
@@ -131,25 +145,8 @@ fn run_bundle(bundle: &Bundle, as_json: bool, out: &mut Out) -> Outcome {
     }
     progress.finish();
     let prefix = bundle.prefix().display().to_string();
-    if as_json {
-        let report = Report { prefix: &prefix, tensors: tensors.len(), bytes: total, ok: bad.is_empty(), bad };
-        json::print(out, &report)?;
-        return Ok(if report.ok { 0 } else { 1 });
-    }
-    if bad.is_empty() {
-        out.paint(Paint::Green, "OK")?;
-        writeln!(
-            out,
-            " {}, {}: every checksum matches ({prefix})",
-            plural(tensors.len() as u64, "tensor"),
-            human_bytes(total)
-        )?;
-        return Ok(0);
-    }
-    out.paint(Paint::Red, "DAMAGED")?;
-    let verb = if bad.len() == 1 { "is" } else { "are" };
-    writeln!(out, " {} of {} {verb} bad ({prefix})", bad.len(), plural(tensors.len() as u64, "tensor"))?;
-    Ok(1)
+    let summary = Summary { prefix: &prefix, tensors: tensors.len(), bytes: total, what_passed: "every checksum matches", kind: "" };
+    summary.print(bad, as_json, out)
 }
 
 /// Reads one tensor with every check the library has; the error's message if one fails.
