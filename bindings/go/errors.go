@@ -35,6 +35,7 @@ const (
 	StatusNodeUnreachable     Status = 17
 	StatusCallbackFailed      Status = 18
 	StatusUnsupportedDType    Status = 19
+	StatusNotACheckpoint      Status = 20
 	StatusInternalError       Status = 255
 )
 
@@ -111,6 +112,7 @@ var (
 	ErrNodeUnreachable     = &Error{Status: StatusNodeUnreachable}
 	ErrCallbackFailed      = &Error{Status: StatusCallbackFailed}
 	ErrUnsupportedDType    = &Error{Status: StatusUnsupportedDType}
+	ErrNotACheckpoint      = &Error{Status: StatusNotACheckpoint}
 	ErrInternalError       = &Error{Status: StatusInternalError}
 )
 

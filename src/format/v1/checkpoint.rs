@@ -48,8 +48,11 @@ impl Checkpoint {
             (FormatError::Unsupported { .. } | FormatError::NotFound { .. }, Ok(v1)) => Ok(Checkpoint::V1(v1)),
             // The path holds a V1 checkpoint that cannot be read: say why.
             (FormatError::Unsupported { .. }, Err(v1_error)) => Err(v1_error),
-            // Neither a bundle nor an sstable: the bundle's answer lists the paths tried.
-            (FormatError::NotFound { .. }, Err(FormatError::NotFound { .. } | FormatError::NotATable { .. })) => Err(bundle_error),
+            // Neither a bundle nor an sstable (nor a file that opens: a caller's storage cannot
+            // say "missing" apart from other failures): the bundle's answer lists the paths tried.
+            (FormatError::NotFound { .. }, Err(FormatError::NotFound { .. } | FormatError::NotATable { .. } | FormatError::Io { .. })) => {
+                Err(bundle_error)
+            }
             (FormatError::NotFound { .. }, Err(v1_error)) => Err(v1_error),
             _ => Err(bundle_error),
         }
