@@ -44,17 +44,20 @@ impl Checkpoint {
             Ok(bundle) => return Ok(Checkpoint::V2(bundle)),
             Err(error) => error,
         };
+        // Only where no bundle is, or a V1 file was recognised: any other failure of the bundle
+        // is the answer, and probing further would only bury it (a caller's storage reports
+        // each failed open).
+        if !matches!(bundle_error, FormatError::Unsupported { .. } | FormatError::NotFound { .. }) {
+            return Err(bundle_error);
+        }
         match (&bundle_error, V1Checkpoint::open(&*storage, save_path)) {
-            (FormatError::Unsupported { .. } | FormatError::NotFound { .. }, Ok(v1)) => Ok(Checkpoint::V1(v1)),
+            (_, Ok(v1)) => Ok(Checkpoint::V1(v1)),
             // The path holds a V1 checkpoint that cannot be read: say why.
             (FormatError::Unsupported { .. }, Err(v1_error)) => Err(v1_error),
             // Neither a bundle nor an sstable (nor a file that opens: a caller's storage cannot
             // say "missing" apart from other failures): the bundle's answer lists the paths tried.
-            (FormatError::NotFound { .. }, Err(FormatError::NotFound { .. } | FormatError::NotATable { .. } | FormatError::Io { .. })) => {
-                Err(bundle_error)
-            }
-            (FormatError::NotFound { .. }, Err(v1_error)) => Err(v1_error),
-            _ => Err(bundle_error),
+            (_, Err(FormatError::NotFound { .. } | FormatError::NotATable { .. } | FormatError::Io { .. })) => Err(bundle_error),
+            (_, Err(v1_error)) => Err(v1_error),
         }
     }
 
