@@ -18,7 +18,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(entry) = TensorEntry::decode(value, num_shards) {
         let elements = entry.num_elements();
         assert!(elements <= i64::MAX as u64);
-        if entry.slices.is_empty() {
+        // A location that cannot hold the tensor is kept, flagged, so that listing goes on;
+        // every reader checks the flag before it uses the location.
+        if entry.slices.is_empty() && entry.inconsistent.is_none() {
             assert!(entry.shard_id < num_shards);
             assert!(entry.offset.checked_add(entry.size).is_some());
         }
