@@ -128,16 +128,21 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     }
     let mut safe = String::with_capacity(text.len() + 8);
     for character in text.chars() {
-        match character {
-            '\n' => safe.push_str("\\n"),
-            '\r' => safe.push_str("\\r"),
-            '\t' => safe.push_str("\\t"),
-            c if (c as u32) < 0x80 && c.is_control() => safe.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => safe.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => safe.push(c),
-        }
+        push_escaped(&mut safe, character);
     }
     Cow::Owned(safe)
+}
+
+/// Appends `character`, a control character as an escape (`\n`, `\t`, `\x1b`, `\u{85}`).
+pub fn push_escaped(out: &mut String, character: char) {
+    match character {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
 }
 
 /// Bytes of key text made printable (invalid UTF-8 shown as U+FFFD).

@@ -305,12 +305,7 @@ pub fn quoted_bytes(bytes: &[u8], max: usize) -> String {
             match character {
                 '"' => text.push_str("\\\""),
                 '\\' => text.push_str("\\\\"),
-                '\n' => text.push_str("\\n"),
-                '\r' => text.push_str("\\r"),
-                '\t' => text.push_str("\\t"),
-                c if (c as u32) < 0x80 && c.is_control() => text.push_str(&format!("\\x{:02x}", c as u32)),
-                c if c.is_control() => text.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                c => text.push(c),
+                c => crate::output::push_escaped(&mut text, c),
             }
         }
         for byte in chunk.invalid() {
