@@ -3,10 +3,13 @@
 
 mod compare;
 mod live;
+mod optimizer;
 mod tensors;
 
 pub use compare::{Comparison, Conflict, MatchedPair};
 pub use live::{ChildSink, EdgeList, LiveGraph};
+pub use optimizer::{is_optimizer, OptimizerState};
+pub use optimizer::OptimizerState;
 pub use tensors::{attribute_tensors, is_suffixed_key, AttributeTensor};
 
 use std::ops::Deref;
