@@ -3,6 +3,7 @@
 import ctypes
 import os
 import struct
+import sys
 from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
@@ -10,16 +11,20 @@ _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent.parent.parent
 
 
+_NAME = "libckview.dylib" if sys.platform == "darwin" else "ckview.dll" if sys.platform == "win32" else "libckview.so"
+
+
 def _candidates():
-    """Where the library is looked for, in order."""
+    """Where the library is looked for, in order: CKVIEW_LIBRARY; the copy the wheel installs
+    inside this package; the cargo builds of the repository, when this package is the one in a
+    clone of it (bindings/python/ckview)."""
     override = os.environ.get("CKVIEW_LIBRARY")
     if override:
         return [Path(override)]
-    return [
-        _HERE / "libckview.so",
-        _REPO / "target" / "release" / "libckview.so",
-        _REPO / "target" / "debug" / "libckview.so",
-    ]
+    candidates = [_HERE / _NAME]
+    if (_REPO / "Cargo.toml").is_file() and (_REPO / "bindings" / "python" / "ckview") == _HERE:
+        candidates += [_REPO / "target" / "release" / _NAME, _REPO / "target" / "debug" / _NAME]
+    return candidates
 
 
 def _load():
@@ -28,8 +33,8 @@ def _load():
         if path.is_file():
             return ctypes.CDLL(str(path))
     raise ImportError(
-        "libckview.so not found; set CKVIEW_LIBRARY, or run `cargo build --release` in the ckview "
-        "repository. Tried: " + ", ".join(str(path) for path in tried)
+        f"{_NAME} not found: install the package with `pip install ./bindings/python` from a clone of "
+        "the ckview repository, set CKVIEW_LIBRARY, or run `cargo build --release` in the clone. Tried: " + ", ".join(str(path) for path in tried)
     )
 
 
