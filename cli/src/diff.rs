@@ -1,22 +1,23 @@
 //! `ckview diff A B`: the structural diff of two checkpoints (`CheckpointView.diff`, B's graph
 //! playing the live objects), then, for every matched node and its optimizer slots, the
-//! tensors compared by dtype, shape and stored checksum; two TF1 name-based checkpoints are
-//! compared key by key. Exit status as diff(1): 0 identical, 1 different, 2 error.
+//! tensors compared by dtype, shape and stored checksum; two checkpoints without objects (TF1
+//! name-based bundles, V1 checkpoints) are compared key by key. Exit status as diff(1): 0
+//! identical, 1 different, 2 error.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
 
-use ckview::format::{Bundle, FormatError, TensorEntry};
+use ckview::format::{Bundle, Checkpoint as Tensors, DataType, FormatError, TensorEntry};
 use ckview::graph::Attribute;
 use ckview::{CheckpointView, GraphError};
 use serde::Serialize;
 
-use crate::diff_values::{value_diff, ValueDiff};
+use crate::diff_values::{value_diff, value_diff_of, ValueDiff};
 use crate::entries::Entries;
 use crate::json::{self, lossy};
-use crate::output::{plural, printable, shape_text, Out, Paint};
-use crate::resolve::{open_bundle, open_view};
+use crate::output::{human_bytes, plural, printable, printable_bytes, shape_text, Out, Paint};
+use crate::resolve::{open_checkpoint, open_view};
 use crate::same_values::same_values;
 use crate::{Failure, Outcome};
 
@@ -129,8 +130,8 @@ pub fn run(path_a: &OsStr, path_b: &OsStr, report: Report, out: &mut Out) -> Out
     let mut document = match (open_view(path_a), open_view(path_b)) {
         (Ok(a), Ok(b)) => by_objects(&a, &b, report)?,
         (Err(error), _) | (_, Err(error)) => {
-            // Two TF1 name-based checkpoints have no objects to match: compare their keys.
-            let (a, b) = (open_bundle(path_a)?, open_bundle(path_b)?);
+            // Two checkpoints without objects (TF1 name-based, V1) are compared by key.
+            let (a, b) = (open_checkpoint(path_a)?, open_checkpoint(path_b)?);
             if !(is_name_based(&a) && is_name_based(&b)) {
                 return Err(error);
             }
@@ -159,8 +160,13 @@ pub fn run(path_a: &OsStr, path_b: &OsStr, report: Report, out: &mut Out) -> Out
     Ok(if identical { 0 } else { 1 })
 }
 
-fn is_name_based(bundle: &Bundle) -> bool {
-    matches!(ckview::ObjectGraph::load(bundle), Err(GraphError::NameBasedCheckpoint { .. }))
+fn is_name_based(checkpoint: &Tensors) -> bool {
+    match checkpoint {
+        Tensors::V2(bundle) => {
+            matches!(ckview::ObjectGraph::load(bundle), Err(GraphError::NameBasedCheckpoint { .. }))
+        }
+        Tensors::V1(_) => true,
+    }
 }
 
 fn counts(matched: usize, only_in_a: usize, only_in_b: usize, changed: &[Change], conflicts: usize) -> Counts {
@@ -173,6 +179,21 @@ fn counts(matched: usize, only_in_a: usize, only_in_b: usize, changed: &[Change]
 
 fn prefix_text(bundle: &Bundle) -> String {
     bundle.prefix().display().to_string()
+}
+
+fn checkpoint_text(checkpoint: &Tensors) -> String {
+    match checkpoint {
+        Tensors::V2(bundle) => prefix_text(bundle),
+        Tensors::V1(v1) => v1.path().display().to_string(),
+    }
+}
+
+/// Every tensor of a checkpoint with its metadata, in key order.
+fn listing(checkpoint: &Tensors) -> Result<Vec<(Vec<u8>, TensorEntry)>, Failure> {
+    Ok(match checkpoint {
+        Tensors::V2(bundle) => bundle.tensors()?,
+        Tensors::V1(v1) => v1.tensors().iter().map(|tensor| (tensor.name.clone(), tensor.metadata())).collect(),
+    })
 }
 
 /// Two TF2 checkpoints: match their objects, then compare the tensors of matched ones.
@@ -232,9 +253,9 @@ fn by_objects(a: &CheckpointView, b: &CheckpointView, report: Report) -> Result<
     })
 }
 
-/// Two TF1 name-based checkpoints: the same key on both sides is the same variable.
-fn by_keys(a: &Bundle, b: &Bundle, report: Report) -> Result<DiffJson, Failure> {
-    let (tensors_a, tensors_b) = (a.tensors()?, b.tensors()?);
+/// Two checkpoints without objects: the same key on both sides is the same variable.
+fn by_keys(a: &Tensors, b: &Tensors, report: Report) -> Result<DiffJson, Failure> {
+    let (tensors_a, tensors_b) = (listing(a)?, listing(b)?);
     let entries_b: BTreeMap<&[u8], &TensorEntry> = tensors_b.iter().map(|(key, entry)| (key.as_slice(), entry)).collect();
     let lone = |key: &[u8]| Lone { node: None, path: None, key: Some(lossy(key)) };
     let mut changes = Vec::new();
@@ -247,7 +268,10 @@ fn by_keys(a: &Bundle, b: &Bundle, report: Report) -> Result<DiffJson, Failure> 
         };
         matched += 1;
         let text = lossy(key);
-        let (what, value_diff) = compare_tensors((a, &text, entry_a), (b, &text, entry_b), report.values)?;
+        let (what, value_diff) = match (a, b) {
+            (Tensors::V2(a), Tensors::V2(b)) => compare_tensors((a, &text, entry_a), (b, &text, entry_b), report.values)?,
+            _ => compare_read((a, key, entry_a), (b, key, entry_b), report.values)?,
+        };
         if !what.is_empty() {
             changes.push(Change {
                 node_a: None,
@@ -266,8 +290,8 @@ fn by_keys(a: &Bundle, b: &Bundle, report: Report) -> Result<DiffJson, Failure> 
     let only_in_b: Vec<Lone> =
         tensors_b.iter().filter(|(key, _)| !keys_a.contains(key.as_slice())).map(|(key, _)| lone(key)).collect();
     Ok(DiffJson {
-        a: prefix_text(a),
-        b: prefix_text(b),
+        a: checkpoint_text(a),
+        b: checkpoint_text(b),
         compared_by: "keys",
         identical: only_in_a.is_empty() && only_in_b.is_empty() && changes.is_empty(),
         counts: counts(matched, only_in_a.len(), only_in_b.len(), &changes, 0),
@@ -278,6 +302,46 @@ fn by_keys(a: &Bundle, b: &Bundle, report: Report) -> Result<DiffJson, Failure> 
         changed: changes,
         conflicts: Vec::new(),
     })
+}
+
+/// Compares a tensor of which one side is a V1 checkpoint's: V1 stores no per-tensor checksum,
+/// so the values are read (the tables' block checksums verified) and compared.
+fn compare_read(
+    a: (&Tensors, &[u8], &TensorEntry),
+    b: (&Tensors, &[u8], &TensorEntry),
+    values: bool,
+) -> Result<(Vec<&'static str>, Option<ValueDiff>), Failure> {
+    let mut what = Vec::new();
+    if a.2.dtype_number != b.2.dtype_number {
+        what.push("dtype");
+    }
+    if a.2.shape != b.2.shape {
+        what.push("shape");
+    }
+    if what.is_empty() {
+        let same = if a.2.dtype == DataType::DtString {
+            a.0.read_strings(a.1)? == b.0.read_strings(b.1)?
+        } else {
+            read_whole(a.0, a.1)? == read_whole(b.0, b.1)?
+        };
+        if !same {
+            what.push("values");
+        }
+    }
+    let measure = values && !what.is_empty() && !what.contains(&"shape");
+    let diff = if measure { value_diff_of(a.2, b.2, || read_whole(a.0, a.1), || read_whole(b.0, b.1))? } else { None };
+    Ok((what, diff))
+}
+
+/// A numeric tensor's values in host order, partitioned ones assembled.
+fn read_whole(checkpoint: &Tensors, key: &[u8]) -> Result<Vec<u8>, Failure> {
+    let size = checkpoint.value_size(key)?;
+    let too_large = || Failure::Error(format!("cannot allocate {} to read {}", human_bytes(size), printable_bytes(key)));
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(usize::try_from(size).map_err(|_| too_large())?).map_err(|_| too_large())?;
+    bytes.resize(size as usize, 0);
+    checkpoint.read_value(key, &mut bytes)?;
+    Ok(bytes)
 }
 
 fn write_text(out: &mut Out, document: &DiffJson, stat: bool) -> std::io::Result<()> {

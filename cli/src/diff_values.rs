@@ -29,13 +29,24 @@ pub fn value_diff(
     a: (&Bundle, &[u8], &TensorEntry),
     b: (&Bundle, &[u8], &TensorEntry),
 ) -> Result<Option<ValueDiff>, Failure> {
-    let (Some(kind_a), Some(kind_b)) = (real_kind(a.2), real_kind(b.2)) else {
+    value_diff_of(a.2, b.2, || read(a), || read(b))
+}
+
+/// As [`value_diff`], with the values of each side (host order) from `read_a` and `read_b`,
+/// called only when the two can be compared.
+pub fn value_diff_of(
+    entry_a: &TensorEntry,
+    entry_b: &TensorEntry,
+    read_a: impl FnOnce() -> Result<Vec<u8>, Failure>,
+    read_b: impl FnOnce() -> Result<Vec<u8>, Failure>,
+) -> Result<Option<ValueDiff>, Failure> {
+    let (Some(kind_a), Some(kind_b)) = (real_kind(entry_a), real_kind(entry_b)) else {
         return Ok(None);
     };
-    if a.2.shape != b.2.shape {
+    if entry_a.shape != entry_b.shape {
         return Ok(None);
     }
-    let (bytes_a, bytes_b) = (read(a)?, read(b)?);
+    let (bytes_a, bytes_b) = (read_a()?, read_b()?);
     let values_a = bytes_a.chunks_exact(kind_a.width()).map(|chunk| real(kind_a.decode(chunk)));
     let values_b = bytes_b.chunks_exact(kind_b.width()).map(|chunk| real(kind_b.decode(chunk)));
     Ok(Some(compare(values_a.zip(values_b))))

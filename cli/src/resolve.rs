@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ckview::format::locate::listed_checkpoints;
-use ckview::format::{Bundle, Checkpoint, FormatError};
+use ckview::format::{Checkpoint, FormatError};
 use ckview::io::{LocalStorage, Storage};
 use ckview::{CheckpointView, GraphError, ObjectGraph};
 
@@ -34,11 +34,6 @@ pub fn open_view(ckpt: &OsStr) -> Result<CheckpointView, Failure> {
     })
 }
 
-/// Opens `ckpt` as a bundle of tensors only (TF1 name-based checkpoints too).
-pub fn open_bundle(ckpt: &OsStr) -> Result<Bundle, Failure> {
-    let storage = storage_for(ckpt)?;
-    Bundle::open_with(Path::new(ckpt), storage.clone()).map_err(|error| missing_checkpoint(&*storage, ckpt, error))
-}
 
 /// Opens `ckpt` as a checkpoint of tensors only: a bundle (TF1 name-based checkpoints too), else
 /// a TF1 V1 checkpoint ("SavedTensorSlices": its file, a shard, `P-?????-of-N`, a save path).

@@ -1,7 +1,8 @@
 //! Tables and iterators (saveables that are not variables) against TensorFlow's answers
 //! (`tests/fixtures/{tables,iterator,saved_model}/tf_answers.json`): their tensors live under
 //! the attribute's key plus a suffix, and `tree`, `show` and `diff` find them there. And
-//! `ckview diff X X` is empty for every healthy checkpoint in the fixtures.
+//! `ckview verify X` passes and `ckview diff X X` is empty for every healthy checkpoint in the
+//! fixtures, V1 ones included.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,26 +46,71 @@ fn prefixes(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Fixtures that are broken on purpose: ckview refuses their object graph.
 const BROKEN: [&str; 4] = ["crafted_bad_ref", "crafted_negative_ref", "crafted_empty_graph", "crafted_corrupt_graph"];
 
-#[test]
-fn a_checkpoint_compared_with_itself_has_no_changes() {
+/// Every healthy bundle of the fixtures: each prefix but those broken on purpose.
+fn healthy_bundles() -> Vec<PathBuf> {
     let mut all = Vec::new();
     prefixes(&fixtures(), &mut all);
+    all.retain(|prefix| !BROKEN.iter().any(|broken| prefix.components().any(|part| part.as_os_str() == *broken)));
+    all
+}
+
+/// Every V1 checkpoint path of `v1/tf_answers.json` that TensorFlow's `load_checkpoint` opened
+/// (single file, sharded by pattern, by save path and by file, partitioned).
+fn healthy_v1_checkpoints() -> Vec<PathBuf> {
+    let dir = fixtures().join("v1");
+    let answers = answers("v1");
+    let opened = answers["checkpoints"].as_object().unwrap().iter().filter(|(_, answer)| answer.get("load_error").is_none());
+    // The V2-saved comparison (`as_v2`) is a bundle, listed by its .index.
+    opened.map(|(path, _)| dir.join(path)).filter(|path| !Path::new(&format!("{}.index", path.display())).exists()).collect()
+}
+
+#[test]
+fn every_healthy_checkpoint_verifies_and_compared_with_itself_has_no_changes() {
+    let (bundles, v1) = (healthy_bundles(), healthy_v1_checkpoints());
+    assert!(bundles.len() >= 24 && v1.len() >= 6, "only {} bundles and {} V1 checkpoints found", bundles.len(), v1.len());
     let mut failed = Vec::new();
-    let mut compared = 0;
-    for prefix in &all {
-        if BROKEN.iter().any(|broken| prefix.components().any(|part| part.as_os_str() == *broken)) {
-            continue;
+    for checkpoint in bundles.iter().chain(&v1) {
+        let verify = ckview(&[&"verify", checkpoint]);
+        if verify.status.code() != Some(0) {
+            failed.push(format!("verify {}: {}{}", checkpoint.display(), String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr)));
         }
-        let output = ckview(&[&"diff", &"--json", prefix, prefix]);
-        compared += 1;
+        let output = ckview(&[&"diff", &"--json", checkpoint, checkpoint]);
         let identical = output.status.code() == Some(0)
             && serde_json::from_slice::<Value>(&output.stdout).is_ok_and(|document| document["identical"] == true);
         if !identical {
-            failed.push(format!("{}: {}{}", prefix.display(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
+            failed.push(format!("diff {}: {}{}", checkpoint.display(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
         }
     }
-    assert!(compared >= 20, "only {compared} checkpoints found");
-    assert!(failed.is_empty(), "diff X X is not empty for:\n{}", failed.join("\n"));
+    assert!(failed.is_empty(), "not healthy:\n{}", failed.join("\n"));
+}
+
+/// The V1 pairs of `v1/`: `changed` is `partitioned` with one value of `plain_var` changed, and
+/// `as_v2` is `partitioned` written by a V2 saver. Key by key, across the two formats.
+#[test]
+fn diff_compares_v1_checkpoints_key_by_key_across_formats() {
+    let answers = answers("v1");
+    let dir = fixtures().join("v1");
+    let tf = |path: &str, key: &str| answers["checkpoints"][path]["tensors"][key].clone();
+    // What TensorFlow reads of plain_var differs; part_var it reads only from the bundle (it
+    // refuses sliced V1 tensors), and ckview reads V1's assembled as the bundle's (tests/v1.rs).
+    assert_ne!(tf("changed/model.ckpt", "plain_var")["values"], tf("as_v2/model.ckpt", "plain_var")["values"]);
+    assert_eq!(tf("partitioned/model.ckpt", "plain_var")["values"], tf("as_v2/model.ckpt", "plain_var")["values"]);
+    for (a, b, expected) in [
+        ("partitioned/model.ckpt", "as_v2/model.ckpt", BTreeSet::new()),
+        ("partitioned/model.ckpt", "changed/model.ckpt", BTreeSet::from(["plain_var".to_string()])),
+        ("as_v2/model.ckpt", "changed/model.ckpt", BTreeSet::from(["plain_var".to_string()])),
+    ] {
+        let output = ckview(&[&"diff", &"--json", &"--values", &dir.join(a), &dir.join(b)]);
+        assert_eq!(output.status.code(), Some(if expected.is_empty() { 0 } else { 1 }), "{a} {b}");
+        let document = json(&output);
+        assert_eq!(document["compared_by"], "keys");
+        assert_eq!(document["counts"]["matched"], 2, "{a} {b}");
+        assert_eq!(changed_keys(&document), expected, "{a} {b}");
+        for change in document["changed"].as_array().unwrap() {
+            assert_eq!(change["changes"], serde_json::json!(["values"]));
+            assert_eq!(change["value_diff"]["differing"], 1, "{change}");
+        }
+    }
 }
 
 /// The keys whose tensors TensorFlow gives differently in `a` and `b` (dtype, shape or bytes).

@@ -56,8 +56,9 @@ pub fn locate(storage: &dyn Storage, save_path: &Path) -> Result<PathBuf> {
     if is_v1_checkpoint(storage, save_path) {
         return Err(FormatError::Unsupported {
             path: save_path.to_path_buf(),
-            reason: "a TensorFlow 1 checkpoint in the V1 format (one file, no .index); \
-                     convert it by restoring and re-saving with a V2 saver"
+            reason: "a TensorFlow 1 checkpoint in the V1 format (one file, no .index): it holds \
+                     tensors by name and no object graph, so read it as a checkpoint of tensors \
+                     (a reader: ckview_reader_open, `ckview keys`)"
                 .into(),
         });
     }
