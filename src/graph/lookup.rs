@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::ObjectGraph;
+use super::{GraphError, ObjectGraph, Result};
 
 impl ObjectGraph {
     /// The nodes a dotted path names, in id order: the nodes whose [`ObjectGraph::path`] it is;
@@ -53,6 +53,67 @@ impl ObjectGraph {
             reached
         } else {
             canonical
+        }
+    }
+
+    /// The nodes `spec` names, as the command line's `show` and `rewrite --drop` take them: a
+    /// node id (`14`, or `#14` as `tree` prints it), any dotted path `tree` prints (`root.leaf`, a
+    /// shared object's second path: see [`ObjectGraph::nodes_at_path`]), else the `full_name` of
+    /// a tensor (`conv1_conv/kernel`). Empty when it names nothing; an id past the last node is
+    /// [`GraphError::NodeOutOfRange`].
+    pub fn nodes_named(&self, spec: &str) -> Result<Vec<u32>> {
+        if let Ok(node_id) = spec.strip_prefix('#').unwrap_or(spec).parse::<u32>() {
+            if node_id as usize >= self.num_nodes() {
+                return Err(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: self.num_nodes() });
+            }
+            return Ok(vec![node_id]);
+        }
+        if spec == "root" || spec.starts_with("root.") {
+            let found = self.nodes_at_path(spec);
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Ok(self.nodes_with_full_name(spec))
+    }
+
+    /// The nodes a restore starting at the root reaches when the nodes marked in `cut` (indexed
+    /// by node id; shorter means unmarked) are left out: every child of a reached node, and a
+    /// slot variable once the node recording it (its optimizer) and its original variable are
+    /// both reached, as TensorFlow restores slots. The root is reached unless it is cut.
+    pub fn reached_without(&self, cut: &[bool]) -> Vec<bool> {
+        let is_cut = |node_id: u32| cut.get(node_id as usize).copied().unwrap_or(false);
+        let mut reached = vec![false; self.num_nodes()];
+        if is_cut(0) {
+            return reached;
+        }
+        reached[0] = true;
+        let mut stack = vec![0u32];
+        loop {
+            while let Some(node_id) = stack.pop() {
+                for (_, child) in self.children(node_id).into_iter().flatten() {
+                    if !reached[child as usize] && !is_cut(child) {
+                        reached[child as usize] = true;
+                        stack.push(child);
+                    }
+                }
+            }
+            // Slots whose optimizer and variable are both reached; repeat until none is new.
+            for optimizer in 0..self.num_nodes() as u32 {
+                if !reached[optimizer as usize] {
+                    continue;
+                }
+                for slot in self.slot_variables(optimizer).into_iter().flatten() {
+                    let (variable, node) = (slot.original_variable_node_id, slot.slot_variable_node_id);
+                    if reached[variable as usize] && !reached[node as usize] && !is_cut(node) {
+                        reached[node as usize] = true;
+                        stack.push(node);
+                    }
+                }
+            }
+            if stack.is_empty() {
+                return reached;
+            }
         }
     }
 

@@ -9,7 +9,6 @@ mod tensors;
 pub use compare::{Comparison, Conflict, MatchedPair};
 pub use live::{ChildSink, EdgeList, LiveGraph};
 pub use optimizer::{is_optimizer, OptimizerState};
-pub use optimizer::OptimizerState;
 pub use tensors::{attribute_tensors, is_suffixed_key, AttributeTensor};
 
 use std::ops::Deref;
