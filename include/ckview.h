@@ -491,6 +491,23 @@ ckview_status ckview_reader_list(const ckview_reader *reader,
                                  ckview_tensor_list **list_out,
                                  ckview_error **error_out);
 
+// The tensors of attribute `attribute_index` of `node_id` (an index into the array
+// `ckview_attributes` lends), as a list to free with `ckview_tensor_list_free`; they read
+// through the view's reader and are valid while the view is open.
+//
+// A variable's attribute has one tensor, under its `checkpoint_key`. A saveable that is not a
+// variable stores its tensors under the `checkpoint_key` plus a suffix each: `-keys` and
+// `-values` of a `MutableHashTable` or `DenseHashTable`; those are listed in key order (a
+// tensor's suffix is its key minus the `checkpoint_key`). The list is empty when the bundle has
+// neither: the attribute's tensor is missing. `CKVIEW_NODE_OUT_OF_RANGE` for a node id at or
+// past the node count, `CKVIEW_INDEX_OUT_OF_RANGE` for an attribute index at or past the
+// node's attribute count.
+ckview_status ckview_attribute_tensors(const ckview_view *view,
+                                       uint32_t node_id,
+                                       size_t attribute_index,
+                                       ckview_tensor_list **list_out,
+                                       ckview_error **error_out);
+
 // The number of tensors in a list.
 ckview_status ckview_tensor_list_count(const ckview_tensor_list *list, size_t *count_out);
 

@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
-use super::error::{ckview_error, report, report_format_error};
+use super::error::{ckview_error, report, report_error, report_format_error};
 use super::io::{ckview_open_options, OpenRequest};
 use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
@@ -298,6 +298,48 @@ pub unsafe extern "C" fn ckview_reader_list(
             }
             Err(error) => status_of(&error, error_out),
         }
+    })
+}
+
+/// The tensors of attribute `attribute_index` of `node_id` (an index into the array
+/// `ckview_attributes` lends), as a list to free with `ckview_tensor_list_free`; they read
+/// through the view's reader and are valid while the view is open.
+///
+/// A variable's attribute has one tensor, under its `checkpoint_key`. A saveable that is not a
+/// variable stores its tensors under the `checkpoint_key` plus a suffix each: `-keys` and
+/// `-values` of a `MutableHashTable` or `DenseHashTable`; those are listed in key order (a
+/// tensor's suffix is its key minus the `checkpoint_key`). The list is empty when the bundle has
+/// neither: the attribute's tensor is missing. `CKVIEW_NODE_OUT_OF_RANGE` for a node id at or
+/// past the node count, `CKVIEW_INDEX_OUT_OF_RANGE` for an attribute index at or past the
+/// node's attribute count.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_attribute_tensors(
+    view: *const ckview_view,
+    node_id: u32,
+    attribute_index: usize,
+    list_out: *mut *mut ckview_tensor_list,
+    error_out: *mut *mut ckview_error,
+) -> ckview_status {
+    guard(error_out, || {
+        // SAFETY: NULL or a view that has not been closed, by contract.
+        let (Some(view), false) = (unsafe { view.as_ref() }, list_out.is_null()) else {
+            return report(error_out, CKVIEW_INVALID_ARGUMENT, "view and list_out must not be NULL");
+        };
+        let attributes = match view.view.attribute_tensors(node_id) {
+            Ok(attributes) => attributes,
+            Err(error) => return report_error(error_out, &error),
+        };
+        let Some((_, tensors)) = attributes.into_iter().nth(attribute_index) else {
+            return report(error_out, CKVIEW_INDEX_OUT_OF_RANGE, &format!("node {node_id} has no attribute {attribute_index}"));
+        };
+        let bundle = view.view.bundle();
+        let tensors = tensors
+            .into_iter()
+            .filter_map(|tensor| Some(ckview_tensor::new(bundle, tensor.key.into_bytes(), tensor.entry?)))
+            .collect();
+        // SAFETY: non-NULL and writable by contract.
+        unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
+        CKVIEW_OK
     })
 }
 
