@@ -71,3 +71,48 @@ fn files_that_are_not_checkpoints_are_named_for_what_they_are() {
     let name = unsafe { std::ffi::CStr::from_ptr(ckview::ffi::ckview_status_name(20)) };
     assert_eq!(name.to_str().unwrap(), "CKVIEW_NOT_A_CHECKPOINT");
 }
+
+/// Every path form of `path_forms/tf_answers.json`: where TensorFlow's `load_checkpoint` opens
+/// the checkpoint a form names, ckview opens the same one from the form itself (the same keys),
+/// also where TensorFlow fails on the form (a data shard, the state file, a SavedModel directory,
+/// a V1 save path) or reads nothing (`P.index`, which it takes for an empty V1 table). What names
+/// no checkpoint fails as not found, or is named for what it is.
+#[test]
+fn every_path_form_opens_what_tensorflow_opens_for_the_checkpoint_it_names() {
+    let answers = answers("path_forms", "tf_answers.json");
+    let forms = answers["load_checkpoint"].as_object().unwrap();
+    assert!(forms.len() >= 19);
+    let mut better = Vec::new();
+    for (form, answer) in forms {
+        let opened = ckview::format::Checkpoint::open(&fixture(form));
+        match answer["named"]["keys"].as_array() {
+            Some(keys) => {
+                let expected: Vec<&str> = keys.iter().map(|key| key.as_str().unwrap()).collect();
+                let checkpoint = opened.unwrap_or_else(|error| panic!("{form}: {error}"));
+                let mut listed: Vec<String> =
+                    checkpoint.tensors().unwrap().into_iter().map(|tensor| String::from_utf8(tensor.name).unwrap()).collect();
+                listed.sort();
+                assert_eq!(listed, expected, "{form}");
+                if answer["given"]["keys"].as_array().map_or(true, |given| given.len() != keys.len()) {
+                    better.push(form.as_str());
+                }
+            }
+            None => {
+                let error = opened.expect_err(form);
+                assert!(answer["given"]["error"].is_object(), "{form}");
+                assert!(matches!(error, FormatError::NotFound { .. } | FormatError::NotACheckpoint { .. }), "{form}: {error:?}");
+            }
+        }
+    }
+    assert_eq!(
+        better,
+        [
+            "doc_children/checkpoint",
+            "doc_children/tf_ckpts-1.data-00000-of-00001",
+            "doc_children/tf_ckpts-1.index",
+            "saved_model",
+            "saved_model/variables",
+            "v1/sharded/model.ckpt"
+        ]
+    );
+}
