@@ -1,9 +1,10 @@
 //! ckview: TensorFlow 2 object-based checkpoints without TensorFlow.
 //!
 //! Layers, bottom up: [`io`] reaches the bytes of a checkpoint's files, [`format`] reads the tensor bundle from disk, [`graph`] decodes the object
-//! graph, [`view`] is `tf.train.CheckpointView`, and [`ffi`] exposes all of it as a C ABI.
+//! graph, [`view`] is `tf.train.CheckpointView`, [`export`] writes safetensors files, and [`ffi`] exposes all of it as a C ABI.
 //! Synthetic checkpoints for benchmarks and tests live in the `ckview-synthetic` crate (`synthetic/`).
 
+pub mod export;
 pub mod ffi;
 pub mod format;
 pub mod io;

@@ -178,6 +178,50 @@ pub enum Command {
         ckpt: OsString,
     },
 
+    /// Write the tensors to a safetensors file, for PyTorch, JAX and Hugging Face
+    #[command(
+        long_about = "Write the tensors to a safetensors file, for PyTorch, JAX and Hugging Face.\n\n\
+            Reads every tensor (checksums verified, partitioned tensors assembled, big-endian bundles swapped; \
+            TF1 and V1 checkpoints too) and writes it with Hugging Face's safetensors writer, named by its object \
+            path (model.layer_with_weights-0.kernel) for a TF2 checkpoint, by its key for a TF1 one. Each file's \
+            __metadata__ records the checkpoint and every tensor's key (tensorflow_key:NAME). --select and --drop \
+            take regular expressions searched in the name and the key; --rename REGEX=REPLACEMENT rewrites names \
+            (in order; $1 for groups). Dtypes safetensors cannot hold (strings, complex128, quantized and sub-byte \
+            types) are refused, or skipped with --skip-unsupported; bfloat16 and float8 are kept. The output is \
+            written under a temporary name and renamed: on any error nothing is left.",
+        after_help = "Example:\n  ckview export CKPT model.safetensors --drop-slots\n  \
+            ckview export CKPT out/model.safetensors --max-shard-size 5GB\n  \
+            ckview export CKPT model.safetensors --names full-name --rename '/=.' --select '^dense'"
+    )]
+    Export {
+        #[arg(help = CKPT)]
+        ckpt: OsString,
+        /// The safetensors file to write; with --max-shard-size, NAME-00001-of-0000N.safetensors beside it and OUT.index.json
+        #[arg(value_name = "OUT.safetensors")]
+        out: std::path::PathBuf,
+        /// Name tensors by object path (the default with an object graph), bundle key (the default without), or Keras full_name
+        #[arg(long, value_name = "NAMES")]
+        names: Option<NamesArg>,
+        /// Rewrite every name matching REGEX (repeatable, applied in order)
+        #[arg(long, value_name = "REGEX=REPLACEMENT")]
+        rename: Vec<String>,
+        /// Export only tensors whose name or key matches this regular expression (repeatable: any)
+        #[arg(long, value_name = "PATTERN")]
+        select: Vec<String>,
+        /// Leave out tensors whose name or key matches this regular expression (repeatable)
+        #[arg(long = "drop", value_name = "PATTERN")]
+        drop_patterns: Vec<String>,
+        /// Leave out optimizer state: slot variables and the optimizer's own variables
+        #[arg(long)]
+        drop_slots: bool,
+        /// Split into files of at most SIZE of values each (5GB, 500MiB, bytes), with model.safetensors.index.json
+        #[arg(long, value_name = "SIZE")]
+        max_shard_size: Option<String>,
+        /// Leave out tensors of dtypes safetensors cannot hold instead of refusing the export
+        #[arg(long)]
+        skip_unsupported: bool,
+    },
+
     /// Print a shell completion script
     #[command(after_help = "Example:\n  ckview completions bash > ~/.local/share/bash-completion/completions/ckview")]
     Completions {
@@ -188,6 +232,17 @@ pub enum Command {
     /// Print the manual page (roff)
     #[command(after_help = "Example:\n  ckview man > ckview.1 && man ./ckview.1")]
     Man,
+}
+
+/// `export --names`: what tensors are named by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NamesArg {
+    /// The object path: model.layer_with_weights-0.kernel
+    Path,
+    /// The bundle key: model/layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE
+    Key,
+    /// The Keras full_name: dense_a/kernel
+    FullName,
 }
 
 /// What to do when parsing fails because `-h`/`--help` asked for a command's help amid other

@@ -2,7 +2,7 @@
 //!
 //!     ckview tree CKPT
 //!
-//! Commands: tree, keys, children, descendants, show, diff, verify, completions, man
+//! Commands: tree, keys, children, descendants, show, diff, verify, export, completions, man
 //! (`ckview --help`). Every command takes `--json` for one JSON document on stdout; docs/cli.md
 //! documents them all. Exit status: 0 success, 1 "differs" (diff) or "damaged" (verify), 2 error.
 
@@ -10,6 +10,7 @@ mod cli;
 mod diff;
 mod diff_values;
 mod entries;
+mod export;
 mod graph;
 mod json;
 mod keys;
@@ -100,6 +101,18 @@ fn run(cli: Cli, out: &mut Out) -> Outcome {
             diff::run(&a, &b, diff::Report { stat, limit, values, json }, out)
         }
         Command::Verify { ckpt } => verify::run(&ckpt, json, out),
+        Command::Export { ckpt, out: target, names, rename, select, drop_patterns, drop_slots, max_shard_size, skip_unsupported } => {
+            let request = export::Request {
+                names,
+                rename: &rename,
+                select: &select,
+                drop: &drop_patterns,
+                drop_slots,
+                skip_unsupported,
+                max_shard_size: max_shard_size.as_deref(),
+            };
+            export::run(&ckpt, &target, request, json, out)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ckview", out);
             Ok(0)

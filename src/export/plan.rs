@@ -1,0 +1,290 @@
+//! What an export writes: every tensor of the checkpoint with the names it could take (its
+//! object path, its bundle key, its Keras `full_name`), then the caller's choices applied
+//! (naming, optimizer state dropped, the naming function's renames and skips), each dtype
+//! checked, no name given twice.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::error::ExportError;
+use super::{ExportOptions, Naming, Source};
+use crate::format::{element_size, DataType, TensorEntry};
+use crate::graph::{ObjectGraph, OBJECT_GRAPH_KEY};
+use crate::view::OptimizerState;
+
+/// One tensor of the checkpoint as the naming function sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportTensor {
+    /// Its key in the checkpoint (the bundle key; bytes that are not UTF-8 as U+FFFD).
+    pub key: String,
+    /// The name it gets from the export's [`Naming`]: what it is written under unless the
+    /// naming function renames it.
+    pub name: String,
+    /// Its object path without `root.` (`model.layer_with_weights-0.kernel`; a slot variable as
+    /// `VARIABLE.OPTIMIZER_SLOT.OPTIMIZER.SLOT`, an attribute other than a variable's value with
+    /// its name appended); `None` without an object graph, or for a key no node names.
+    pub path: Option<String>,
+    /// The Keras `full_name` the object graph records (`dense_a/kernel`), with the key's suffix
+    /// for a table's `-keys`/`-values`; `None` where the graph has none.
+    pub full_name: Option<String>,
+    pub dtype: DataType,
+    /// Dimension sizes, outermost first; empty for a scalar.
+    pub shape: Vec<u64>,
+    /// Whether it is optimizer state ([`OptimizerState`]): slots, and the optimizer's own
+    /// variables such as its iteration count and learning rate.
+    pub optimizer_state: bool,
+}
+
+/// One tensor to write, and under which name.
+#[derive(Clone, Debug)]
+pub(crate) struct Planned {
+    pub tensor: ExportTensor,
+    /// The bundle entry (V2), or `None` for a V1 tensor (read by name).
+    pub entry: Option<TensorEntry>,
+    pub key_bytes: Vec<u8>,
+    pub out_name: String,
+    pub dtype: safetensors::Dtype,
+    /// Bytes of its values.
+    pub size: u64,
+}
+
+/// The tensors an export writes, in key order, and what it left out.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub tensors: Vec<Planned>,
+    /// (key, dtype) of each tensor left out for its dtype.
+    pub skipped: Vec<(String, String)>,
+    /// Tensors left out as optimizer state.
+    pub dropped_optimizer_state: usize,
+    /// Tensors the naming function left out.
+    pub deselected: usize,
+}
+
+/// How the graph names the bundle's keys: for each `checkpoint_key`, the node and attribute.
+struct GraphNames<'g> {
+    graph: &'g ObjectGraph,
+    state: OptimizerState,
+    /// checkpoint_key -> (node id, attribute name, full_name)
+    attributes: BTreeMap<&'g str, (u32, &'g str, &'g str)>,
+    /// slot variable node -> (optimizer node, variable node, slot name)
+    slots: HashMap<u32, (u32, u32, &'g str)>,
+    /// For each node, the parent and edge name through which a breadth-first walk from the
+    /// root that enters no optimizer first reaches it: the path [`OptimizerState::model_path`]
+    /// gives, for every node in one walk.
+    model_parents: Vec<Option<(u32, &'g str)>>,
+}
+
+/// [`GraphNames::model_parents`].
+fn model_parents<'g>(graph: &'g ObjectGraph, state: &OptimizerState) -> Vec<Option<(u32, &'g str)>> {
+    let mut parents = vec![None; graph.num_nodes()];
+    let mut seen = vec![false; graph.num_nodes()];
+    for &optimizer in state.optimizers() {
+        seen[optimizer as usize] = true;
+    }
+    if graph.num_nodes() == 0 {
+        return parents;
+    }
+    seen[0] = true;
+    let mut queue = std::collections::VecDeque::from([0u32]);
+    while let Some(node_id) = queue.pop_front() {
+        for (name, child) in graph.children(node_id).into_iter().flatten() {
+            if !seen[child as usize] {
+                seen[child as usize] = true;
+                parents[child as usize] = Some((node_id, name));
+                queue.push_back(child);
+            }
+        }
+    }
+    parents
+}
+
+impl<'g> GraphNames<'g> {
+    fn new(graph: &'g ObjectGraph) -> Result<GraphNames<'g>, ExportError> {
+        let mut attributes = BTreeMap::new();
+        let mut slots = HashMap::new();
+        for node_id in 0..graph.num_nodes() as u32 {
+            for attribute in graph.attributes(node_id)? {
+                attributes.entry(attribute.checkpoint_key).or_insert((node_id, attribute.name, attribute.full_name));
+            }
+            for slot in graph.slot_variables(node_id)? {
+                slots.entry(slot.slot_variable_node_id).or_insert((node_id, slot.original_variable_node_id, slot.slot_name));
+            }
+        }
+        let state = OptimizerState::of_graph(graph);
+        let model_parents = model_parents(graph, &state);
+        Ok(GraphNames { graph, state, attributes, slots, model_parents })
+    }
+
+    /// The path through no optimizer, without `root.`; `None` where there is none.
+    fn model_path(&self, node_id: u32) -> Option<String> {
+        let mut steps = Vec::new();
+        let mut current = node_id;
+        while current != 0 {
+            let (parent, name) = (*self.model_parents.get(current as usize)?)?;
+            steps.push(name);
+            current = parent;
+        }
+        if steps.is_empty() {
+            return Some("root".into());
+        }
+        steps.reverse();
+        Some(steps.join("."))
+    }
+
+    /// A node's path without `root.`, preferring one through no optimizer.
+    fn node_path(&self, node_id: u32, depth: u32) -> Option<String> {
+        if let Some(path) = self.model_path(node_id) {
+            return Some(path);
+        }
+        if let Some(path) = self.graph.path(node_id).ok().flatten() {
+            return Some(match path.strip_prefix("root.") {
+                Some(rest) => rest.to_string(),
+                None => path,
+            });
+        }
+        // A slot variable has no path of its own: its variable's, its optimizer's and its name.
+        let &(optimizer, variable, slot_name) = self.slots.get(&node_id)?;
+        if depth > 4 {
+            return None;
+        }
+        let variable = self.node_path(variable, depth + 1)?;
+        let optimizer = self.node_path(optimizer, depth + 1)?;
+        Some(format!("{variable}.OPTIMIZER_SLOT.{optimizer}.{slot_name}"))
+    }
+
+    /// (path, full_name, optimizer state) of the tensor stored under `key`.
+    fn describe(&self, key: &str) -> (Option<String>, Option<String>, bool) {
+        let found = match self.attributes.get(key) {
+            Some(&(node, name, full_name)) => Some((node, name, full_name, "")),
+            // A table's `-keys`/`-values`, an iterator's state: the attribute's key plus a suffix.
+            None => self
+                .attributes
+                .range(..key)
+                .next_back()
+                .filter(|(checkpoint_key, _)| !checkpoint_key.is_empty() && key.starts_with(*checkpoint_key))
+                .map(|(checkpoint_key, &(node, name, full_name))| (node, name, full_name, &key[checkpoint_key.len()..])),
+        };
+        let Some((node, attribute, full_name, suffix)) = found else {
+            return (None, None, false);
+        };
+        let path = self.node_path(node, 0).map(|path| {
+            if attribute == "VARIABLE_VALUE" && suffix.is_empty() {
+                path
+            } else if attribute == "VARIABLE_VALUE" {
+                format!("{path}{suffix}")
+            } else {
+                format!("{path}.{attribute}{suffix}")
+            }
+        });
+        let full_name = (!full_name.is_empty()).then(|| format!("{full_name}{suffix}"));
+        (path, full_name, self.state.is_optimizer_state(node))
+    }
+}
+
+/// A tensor as the checkpoint lists it: key, dtype, shape, and its entry in a bundle.
+type Listed = (Vec<u8>, DataType, Vec<u64>, Option<TensorEntry>);
+
+/// Lists the checkpoint's tensors and applies `options`.
+pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Result<Plan, ExportError> {
+    let loaded;
+    let graph: Option<&ObjectGraph> = match source {
+        Source::View(view) => Some(view.graph()),
+        Source::Bundle(bundle) => match ObjectGraph::load(bundle) {
+            Ok(graph) => {
+                loaded = graph;
+                Some(&loaded)
+            }
+            Err(crate::graph::GraphError::NameBasedCheckpoint { .. }) => None,
+            Err(error) => return Err(error.into()),
+        },
+        Source::V1(_) => None,
+    };
+    let names = graph.map(GraphNames::new).transpose()?;
+    let naming = options.naming.unwrap_or(if names.is_some() { Naming::Path } else { Naming::Key });
+    if names.is_none() && naming != Naming::Key {
+        return Err(ExportError::InvalidOption(format!(
+            "{} has no object graph (a TF1 checkpoint), so its tensors have no {}: name them by key",
+            source.path().display(),
+            if naming == Naming::Path { "object paths" } else { "full names" }
+        )));
+    }
+    if names.is_none() && options.drop_optimizer_state {
+        return Err(ExportError::InvalidOption(format!(
+            "{} has no object graph (a TF1 checkpoint), so its optimizer state is not known: drop it by key instead",
+            source.path().display()
+        )));
+    }
+    let listed: Vec<Listed> = match source {
+        Source::View(view) => listing(view.bundle())?,
+        Source::Bundle(bundle) => listing(bundle)?,
+        Source::V1(v1) => v1.tensors().iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone(), None)).collect(),
+    };
+    let mut plan = Plan { tensors: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
+    let mut unsupported = Vec::new();
+    let mut taken: HashMap<String, String> = HashMap::new();
+    for (key_bytes, dtype, shape, entry) in listed {
+        let key = String::from_utf8_lossy(&key_bytes).into_owned();
+        let (path, full_name, optimizer_state) = match &names {
+            Some(names) => names.describe(&key),
+            None => (None, None, false),
+        };
+        if options.drop_optimizer_state && optimizer_state {
+            plan.dropped_optimizer_state += 1;
+            continue;
+        }
+        let name = match naming {
+            Naming::Key => key.clone(),
+            Naming::Path => path.clone().unwrap_or_else(|| key.clone()),
+            Naming::FullName => full_name.clone().or_else(|| path.clone()).unwrap_or_else(|| key.clone()),
+        };
+        let tensor = ExportTensor { key, name, path, full_name, dtype, shape, optimizer_state };
+        let out_name = match options.name.as_mut() {
+            Some(name_fn) => match name_fn(&tensor)? {
+                Some(name) => name,
+                None => {
+                    plan.deselected += 1;
+                    continue;
+                }
+            },
+            None => tensor.name.clone(),
+        };
+        let Some(kept) = super::dtype::safetensors_dtype(dtype) else {
+            let label = match &entry {
+                Some(entry) => entry.dtype_label().into_owned(),
+                None => crate::format::dtype_name(dtype).to_string(),
+            };
+            if options.skip_unsupported {
+                plan.skipped.push((tensor.key, label));
+            } else {
+                unsupported.push((tensor.key, label));
+            }
+            continue;
+        };
+        if out_name == "__metadata__" {
+            return Err(ExportError::InvalidName {
+                key: tensor.key,
+                name: out_name,
+                reason: "safetensors keeps its header's metadata under that name".into(),
+            });
+        }
+        if let Some(first) = taken.insert(out_name.clone(), tensor.key.clone()) {
+            return Err(ExportError::DuplicateName { name: out_name, first, second: tensor.key });
+        }
+        // Cannot overflow: checked when the entry was decoded.
+        let size = tensor.shape.iter().product::<u64>() * element_size(dtype).unwrap_or(0);
+        plan.tensors.push(Planned { tensor, entry, key_bytes, out_name, dtype: kept, size });
+    }
+    if !unsupported.is_empty() {
+        return Err(ExportError::UnsupportedDtypes { tensors: unsupported });
+    }
+    Ok(plan)
+}
+
+/// Every tensor of a bundle but its object graph, with its entry.
+fn listing(bundle: &crate::format::Bundle) -> Result<Vec<Listed>, ExportError> {
+    Ok(bundle
+        .tensors()?
+        .into_iter()
+        .filter(|(key, _)| key != OBJECT_GRAPH_KEY)
+        .map(|(key, entry)| (key, entry.dtype, entry.shape.clone(), Some(entry)))
+        .collect())
+}
