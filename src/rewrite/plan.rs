@@ -1,0 +1,190 @@
+//! What a rewrite of an object-based checkpoint keeps: which nodes (and so which tensors), and
+//! the object graph that remains, renumbered.
+//!
+//! Nodes named by `drop` (and the optimizers, with `drop_slots`) are cut; `select` cuts every node
+//! outside the selected subtrees (and the root's `save_counter`, which every `tf.train.Checkpoint`
+//! restores) except the ancestors on each selected node's path, which stay as the way there,
+//! without tensors of their own. What a restore from the root still reaches
+//! ([`ObjectGraph::reached_without`]) is kept: a node reached only through a cut one goes with it,
+//! a slot variable goes with its optimizer or its variable. Every reference to a removed node (a
+//! child, a slot) is removed; the nodes kept are renumbered in their old order, so the root stays
+//! node 0 and children keep their order.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use prost::Message;
+
+use crate::format::proto::trackable_object_graph::trackable_object::SlotVariableReference;
+use crate::format::proto::trackable_object_graph::TrackableObject;
+use crate::format::proto::TrackableObjectGraph;
+use crate::format::Bundle;
+use crate::graph::{GraphError, ObjectGraph, OBJECT_GRAPH_KEY};
+use crate::view::{attribute_tensors, OptimizerState};
+
+use super::error::{RewriteError, Result};
+use super::RewriteOptions;
+
+/// The outcome of planning: the new graph, and the bundle keys of the tensors nodes own.
+#[derive(Debug)]
+pub(crate) struct GraphPlan {
+    /// The serialized `TrackableObjectGraph` to store.
+    pub graph: Vec<u8>,
+    pub nodes_before: usize,
+    pub nodes_after: usize,
+    /// Keys of the tensors of kept nodes.
+    pub kept_keys: HashSet<Vec<u8>>,
+    /// Keys of the tensors of every node, kept or not.
+    pub owned_keys: HashSet<Vec<u8>>,
+}
+
+/// The nodes every spec names, marked in a vector indexed by node id.
+fn mark(graph: &ObjectGraph, prefix: &Path, specs: &[String]) -> Result<Vec<bool>> {
+    let mut marked = vec![false; graph.num_nodes()];
+    for spec in specs {
+        let nodes = graph.nodes_named(spec)?;
+        if nodes.is_empty() {
+            return Err(RewriteError::NoSuchNode { prefix: prefix.to_path_buf(), spec: spec.clone() });
+        }
+        for node_id in nodes {
+            marked[node_id as usize] = true;
+        }
+    }
+    Ok(marked)
+}
+
+/// Plans the rewrite of `bundle`, whose object graph is `graph`.
+pub(crate) fn plan(bundle: &Bundle, graph: &ObjectGraph, options: &RewriteOptions) -> Result<GraphPlan> {
+    let prefix = bundle.prefix();
+    let count = graph.num_nodes();
+    let mut cut = mark(graph, prefix, &options.drop)?;
+    if let Some(spec) = options.drop.iter().find(|spec| graph.nodes_named(spec).is_ok_and(|nodes| nodes.contains(&0))) {
+        return Err(RewriteError::DropsRoot { prefix: prefix.to_path_buf(), spec: spec.clone() });
+    }
+    if options.drop_slots {
+        let state = OptimizerState::of_graph(graph);
+        for node_id in 0..count as u32 {
+            cut[node_id as usize] |= state.is_optimizer_state(node_id);
+        }
+    }
+    // Nodes kept only as the way to a selected one: no tensors of their own.
+    let mut bare = vec![false; count];
+    if !options.select.is_empty() {
+        let mut selected = mark(graph, prefix, &options.select)?;
+        // Every tf.train.Checkpoint has a save_counter, which assert_existing_objects_matched
+        // wants restored: it stays with any selection.
+        for (name, child) in graph.children(0)? {
+            if name == "save_counter" {
+                selected[child as usize] = true;
+            }
+        }
+        let mut inside = vec![false; count];
+        let mut stack: Vec<u32> = (0..count as u32).filter(|&node_id| selected[node_id as usize]).collect();
+        for &node_id in &stack {
+            inside[node_id as usize] = true;
+        }
+        while let Some(node_id) = stack.pop() {
+            // A selected optimizer brings its slot variables (kept where their variable is).
+            let slots = graph.slot_variables(node_id)?.map(|slot| slot.slot_variable_node_id);
+            for child in graph.children(node_id)?.map(|(_, child)| child).chain(slots) {
+                if !inside[child as usize] {
+                    inside[child as usize] = true;
+                    stack.push(child);
+                }
+            }
+        }
+        for node_id in 0..count as u32 {
+            if !selected[node_id as usize] {
+                continue;
+            }
+            let mut current = node_id;
+            while let Some((parent, _)) = graph.parent(current)? {
+                if !inside[parent as usize] {
+                    bare[parent as usize] = true;
+                }
+                current = parent;
+            }
+        }
+        for node_id in 0..count as u32 {
+            cut[node_id as usize] |= !inside[node_id as usize] && !bare[node_id as usize] && node_id != 0;
+        }
+        bare[0] = !inside[0];
+    }
+    let kept = graph.reached_without(&cut);
+    rebuild(bundle, graph, &kept, &bare)
+}
+
+/// The graph without the nodes `kept` leaves out, and the keys of the tensors that remain.
+fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -> Result<GraphPlan> {
+    let entry = bundle.entry(OBJECT_GRAPH_KEY)?.ok_or_else(|| GraphError::NameBasedCheckpoint { prefix: bundle.prefix().to_path_buf() })?;
+    let serialized = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
+    let corrupt = |reason: String| GraphError::CorruptObjectGraph { prefix: bundle.prefix().to_path_buf(), reason };
+    let source = TrackableObjectGraph::decode(serialized.as_slice()).map_err(|error| corrupt(error.to_string()))?;
+    if source.nodes.len() != graph.num_nodes() {
+        return Err(corrupt("it changed while being read".into()).into());
+    }
+    let mut new_id = vec![None; kept.len()];
+    let mut next = 0i32;
+    for (node_id, &keep) in kept.iter().enumerate() {
+        if keep {
+            new_id[node_id] = Some(next);
+            next += 1;
+        }
+    }
+    let renumber = |id: i32| usize::try_from(id).ok().and_then(|id| new_id.get(id).copied().flatten());
+    let (mut kept_keys, mut owned_keys) = (HashSet::new(), HashSet::new());
+    let mut nodes = Vec::with_capacity(next as usize);
+    for (node_id, node) in source.nodes.into_iter().enumerate() {
+        let keys = node_keys(bundle, &node)?;
+        let keep = kept[node_id] && !bare[node_id];
+        if keep {
+            kept_keys.extend(keys.iter().cloned());
+        }
+        owned_keys.extend(keys);
+        if !kept[node_id] {
+            continue;
+        }
+        let children = node
+            .children
+            .into_iter()
+            .filter_map(|mut child| {
+                child.node_id = renumber(child.node_id)?;
+                Some(child)
+            })
+            .collect();
+        let slot_variables = node
+            .slot_variables
+            .into_iter()
+            .filter_map(|slot| {
+                Some(SlotVariableReference {
+                    original_variable_node_id: renumber(slot.original_variable_node_id)?,
+                    slot_variable_node_id: renumber(slot.slot_variable_node_id)?,
+                    slot_name: slot.slot_name,
+                })
+            })
+            .collect();
+        let attributes = if keep { node.attributes } else { Vec::new() };
+        nodes.push(TrackableObject { children, attributes, slot_variables, ..node });
+    }
+    Ok(GraphPlan {
+        graph: TrackableObjectGraph { nodes }.encode_to_vec(),
+        nodes_before: graph.num_nodes(),
+        nodes_after: next as usize,
+        kept_keys,
+        owned_keys,
+    })
+}
+
+/// The bundle keys of a node's tensors (a table's `-keys` and `-values` included).
+fn node_keys(bundle: &Bundle, node: &TrackableObject) -> Result<Vec<Vec<u8>>> {
+    let siblings: Vec<&str> = node.attributes.iter().map(|attribute| attribute.checkpoint_key.as_str()).collect();
+    let mut keys = Vec::new();
+    for attribute in &node.attributes {
+        for tensor in attribute_tensors(bundle, &attribute.checkpoint_key, &siblings)? {
+            if tensor.entry.is_some() {
+                keys.push(tensor.key.into_bytes());
+            }
+        }
+    }
+    Ok(keys)
+}

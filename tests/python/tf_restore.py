@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""TensorFlow's verdict on rewritten checkpoints (run by tests/rewrite.rs; not a pytest module).
+
+Reads a JSON list of jobs on stdin and prints one JSON list of results:
+
+  {"kind": "keras3"|"legacy", "source": P, "out": Q}
+      Builds two fresh models of the adam_trained fixture's architecture
+      (tests/fixtures/adam_models.py) from other seeds, restores P into one and Q into the other
+      with tf.train.Checkpoint(model=m).restore(...).assert_existing_objects_matched(), and gives
+      for every model variable whether Q restored it equal to P's (`variables`: [[path,
+      equal_to_source, equal_to_fresh]]), and `error`: null or the AssertionError of Q's
+      assert_existing_objects_matched (the restore itself still ran, as expect_partial would).
+  {"kind": "tf1", "source": P, "out": Q}
+      tf.train.load_checkpoint(Q): `keys` it lists, and whether each equals P's tensor
+      (dtype, shape, bytes).
+
+Both also give `keys`: tf.train.list_variables(Q) names.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import adam_models  # noqa: E402
+
+
+def same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def object_job(job):
+    build = adam_models.FRESH[job["kind"]]
+    reference = build(seed=99)
+    tf.train.Checkpoint(model=reference).restore(job["source"]).assert_existing_objects_matched()
+    model = build(seed=98)
+    fresh = [v.numpy() for v in model.variables]
+    status = tf.train.Checkpoint(model=model).restore(job["out"])
+    error = None
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as e:
+        error = str(e)[:300]
+    variables = [[v.path if hasattr(v, "path") else v.name, same(v.numpy(), r.numpy()), same(v.numpy(), f)]
+                 for v, r, f in zip(model.variables, reference.variables, fresh)]
+    return {"error": error, "variables": variables}
+
+
+def tf1_job(job):
+    source = tf.train.load_checkpoint(job["source"])
+    out = tf.train.load_checkpoint(job["out"])
+    return {"equal": {key: same(out.get_tensor(key), source.get_tensor(key)) for key in out.get_variable_to_shape_map()}}
+
+
+def main():
+    results = []
+    for job in json.load(sys.stdin):
+        result = tf1_job(job) if job["kind"] == "tf1" else object_job(job)
+        result["keys"] = [name for name, _ in tf.train.list_variables(job["out"])]
+        results.append(result)
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
