@@ -81,6 +81,11 @@ impl Strings {
         self.iter().collect()
     }
 
+    /// The buffer the elements lie in, and (start, end) of each: element bytes without a copy.
+    pub fn into_buffer(self) -> (Vec<u8>, Vec<(usize, usize)>) {
+        (self.bytes, self.ranges)
+    }
+
     /// Element `index` as owned bytes (empty when there is none), taking the buffer when there
     /// is one element: the object graph of a large model is one string of many megabytes.
     pub fn into_element(mut self, index: usize) -> Vec<u8> {

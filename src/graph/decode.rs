@@ -98,7 +98,7 @@ impl<'a> Fields<'a> {
         }
         let at = self.base + self.cursor.position();
         let error = |what, field| WireError { what, message: "message", field, at };
-        let tag = self.cursor.varint64().ok_or(error("malformed tag", 0))?;
+        let tag = self.cursor.varint64().ok_or_else(|| error("malformed tag", 0))?;
         let field = tag >> 3;
         if field == 0 || field > (1 << 29) - 1 {
             return Err(error("invalid field number", field));
@@ -129,7 +129,10 @@ fn wrong_type(message: &'static str, field: u64) -> WireError {
 fn string(value: Value<'_>, message: &'static str, field: u64) -> WireResult<Span> {
     match value {
         Value::Bytes(bytes, start) => {
-            std::str::from_utf8(bytes).map_err(|_| WireError { what: "is not UTF-8", message, field, at: start })?;
+            // Names are nearly always ASCII, which is checked several times faster than UTF-8.
+            if !bytes.is_ascii() {
+                std::str::from_utf8(bytes).map_err(|_| WireError { what: "is not UTF-8", message, field, at: start })?;
+            }
             Ok(Span { start: start as u32, len: bytes.len() as u32 })
         }
         _ => Err(wrong_type(message, field)),

@@ -59,9 +59,12 @@ pub struct VariableSlot<'g> {
 /// A decoded, checked object graph. Immutable once built, so it may be shared between threads.
 #[derive(Debug)]
 pub struct ObjectGraph {
-    /// The serialized graph, in memory the graph owns: names are borrowed from here, and a
-    /// file rewritten under an open view cannot change them.
-    bytes: Box<[u8]>,
+    /// The serialized graph at `bytes[start..]`, in memory the graph owns: names are borrowed
+    /// from here, and a file rewritten under an open view cannot change them. It is the buffer
+    /// the string tensor was read into, kept whole: moving tens of megabytes down by the few
+    /// bytes of the tensor's length prefix would cost a copy at every open.
+    bytes: Vec<u8>,
+    start: usize,
     decoded: Decoded,
     /// `children(n)` is `child_slots[child_start[n]..child_start[n + 1]]`: (reference index,
     /// child node id) in dict order.
@@ -89,20 +92,26 @@ impl ObjectGraph {
         if entry.dtype != DataType::DtString || !entry.shape.is_empty() || !entry.slices.is_empty() {
             return Err(corrupt(format!("its entry is not a stored string scalar (dtype {}, shape {:?}, {} slices)", entry.dtype_label(), entry.shape, entry.slices.len())));
         }
-        let bytes = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
-        ObjectGraph::build(bytes.into_boxed_slice()).map_err(corrupt)
+        let (mut bytes, ranges) = bundle.read_strings(OBJECT_GRAPH_KEY, &entry)?.into_buffer();
+        // A scalar has exactly one element (checked by the string decoder against the shape).
+        let (start, end) = ranges.first().copied().unwrap_or((0, 0));
+        bytes.truncate(end);
+        ObjectGraph::build(bytes, start).map_err(corrupt)
     }
 
     /// Decodes a serialized `TrackableObjectGraph` and checks every node id in it.
     pub fn decode(serialized: &[u8]) -> std::result::Result<ObjectGraph, String> {
-        ObjectGraph::build(serialized.into())
+        ObjectGraph::build(serialized.to_vec(), 0)
     }
 
-    fn build(bytes: Box<[u8]>) -> std::result::Result<ObjectGraph, String> {
-        let decoded = decode::decode(&bytes).map_err(|reason| format!("undecodable: {reason}"))?;
+    /// The graph serialized in `bytes[start..]`.
+    fn build(bytes: Vec<u8>, start: usize) -> std::result::Result<ObjectGraph, String> {
+        let serialized = bytes.get(start..).ok_or("its string element lies outside the stored bytes")?;
+        let decoded = decode::decode(serialized).map_err(|reason| format!("undecodable: {reason}"))?;
         check_node_ids(&decoded)?;
         let mut graph = ObjectGraph {
             bytes,
+            start,
             decoded,
             child_start: Vec::new(),
             child_slots: Vec::new(),
@@ -118,7 +127,8 @@ impl ObjectGraph {
     }
 
     fn text(&self, span: Span) -> &str {
-        let piece = &self.bytes[span.start as usize..(span.start + span.len) as usize];
+        let at = self.start + span.start as usize;
+        let piece = &self.bytes[at..at + span.len as usize];
         // SAFETY: `decode` checked that every span it recorded is UTF-8, and the graph owns the
         // bytes, which nothing changes after that.
         unsafe { std::str::from_utf8_unchecked(piece) }
