@@ -178,6 +178,37 @@ pub enum Command {
         ckpt: OsString,
     },
 
+    /// Write a new checkpoint without the optimizer state or some objects, that TensorFlow restores
+    #[command(
+        long_about = "Write a new checkpoint without the optimizer state or some objects, that TensorFlow restores.\n\n\
+            Copies CKPT to the prefix OUT (OUT.index and one data shard; no `checkpoint` state file), leaving out \
+            what the options name. The object graph is rewritten to match: removed nodes, the references to them \
+            and their tensors go, node ids are renumbered, and every tensor kept is copied byte for byte with its \
+            checksum, which is verified on the way. OUT is written under temporary names and renamed into place, \
+            its .index last: on any error nothing is left there. --drop-slots removes the optimizers (slot \
+            variables, step count, hyperparameters, Keras 3 momentums): what tf.train.Checkpoint(model=m) \
+            restores is all that remains. --drop and --select take node ids, paths and full names as tree \
+            prints them; for a TF1 name-based checkpoint, keys or globs (* and ?).",
+        after_help = "Example:\n  ckview rewrite CKPT small/ckpt-1 --drop-slots\n  ckview rewrite CKPT OUT --select root.model\n  \
+            ckview rewrite bert_model.ckpt OUT --drop '*/adam_m' --drop '*/adam_v'"
+    )]
+    Rewrite {
+        #[arg(help = CKPT)]
+        ckpt: OsString,
+        /// The prefix to write (OUT.index, OUT.data-00000-of-00001); not the checkpoint read
+        #[arg(value_name = "OUT")]
+        out: OsString,
+        /// Leave out the optimizer state: optimizers, their slot variables and what only they hold
+        #[arg(long)]
+        drop_slots: bool,
+        /// Leave out a node and what only it reaches (TF1: a key or glob); repeatable
+        #[arg(long, value_name = "PATH")]
+        drop: Vec<String>,
+        /// Keep only this node's subtree and the path to it (TF1: a key or glob); repeatable
+        #[arg(long, value_name = "PATH")]
+        select: Vec<String>,
+    },
+
     /// Write the tensors to a safetensors file, for PyTorch, JAX and Hugging Face
     #[command(
         long_about = "Write the tensors to a safetensors file, for PyTorch, JAX and Hugging Face.\n\n\

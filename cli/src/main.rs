@@ -2,7 +2,7 @@
 //!
 //!     ckview tree CKPT
 //!
-//! Commands: tree, keys, children, descendants, show, diff, verify, export, completions, man
+//! Commands: tree, keys, children, descendants, show, diff, verify, rewrite, export, completions, man
 //! (`ckview --help`). Every command takes `--json` for one JSON document on stdout; docs/cli.md
 //! documents them all. Exit status: 0 success, 1 "differs" (diff) or "damaged" (verify), 2 error.
 
@@ -17,6 +17,7 @@ mod keys;
 mod nearest;
 mod output;
 mod resolve;
+mod rewrite;
 mod same_values;
 mod show;
 mod storage;
@@ -101,6 +102,9 @@ fn run(cli: Cli, out: &mut Out) -> Outcome {
             diff::run(&a, &b, diff::Report { stat, limit, values, json }, out)
         }
         Command::Verify { ckpt } => verify::run(&ckpt, json, out),
+        Command::Rewrite { ckpt, out: out_prefix, drop_slots, drop, select } => {
+            rewrite::run(&ckpt, &out_prefix, ckview::rewrite::RewriteOptions { drop_slots, drop, select }, json, out)
+        }
         Command::Export { ckpt, out: target, names, rename, select, drop_patterns, drop_slots, max_shard_size, skip_unsupported } => {
             let request = export::Request {
                 names,

@@ -77,19 +77,7 @@ pub fn query_error(view: &CheckpointView, error: GraphError) -> Failure {
 /// `tree` prints (`root.leaf`, a shared object's second path), else a tensor's full_name
 /// (`conv1_conv/kernel`). Empty when it names nothing.
 pub fn nodes_named(graph: &ObjectGraph, spec: &str) -> Result<Vec<u32>, GraphError> {
-    if let Ok(node_id) = spec.strip_prefix('#').unwrap_or(spec).parse::<u32>() {
-        if node_id as usize >= graph.num_nodes() {
-            return Err(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: graph.num_nodes() });
-        }
-        return Ok(vec![node_id]);
-    }
-    if spec == "root" || spec.starts_with("root.") {
-        let found = graph.nodes_at_path(spec);
-        if !found.is_empty() {
-            return Ok(found);
-        }
-    }
-    Ok(graph.nodes_with_full_name(spec))
+    graph.nodes_named(spec)
 }
 
 /// Why `spec` names no node, with the nearest paths and full names.
