@@ -67,6 +67,27 @@
 // Reading flag: skip crc32c verification (for a tensor read repeatedly). 0 verifies everything.
 #define CKVIEW_READ_SKIP_CHECKSUMS 1
 
+// `ckview_export_options.naming`: the default naming (object paths with an object graph, keys
+// without).
+#define CKVIEW_EXPORT_NAMES_DEFAULT 0
+
+// `ckview_export_options.naming`: object paths without `root.` (`model.layer_with_weights-0.kernel`).
+#define CKVIEW_EXPORT_NAMES_PATH 1
+
+// `ckview_export_options.naming`: bundle keys.
+#define CKVIEW_EXPORT_NAMES_KEY 2
+
+// `ckview_export_options.naming`: Keras `full_name`s (`dense_a/kernel`).
+#define CKVIEW_EXPORT_NAMES_FULL_NAME 3
+
+// `ckview_export_options.flags`: leave out optimizer state (slot variables, the optimizer's
+// own variables); needs an object graph.
+#define CKVIEW_EXPORT_DROP_OPTIMIZER_STATE 1
+
+// `ckview_export_options.flags`: leave out tensors of dtypes safetensors cannot hold instead
+// of failing with `CKVIEW_UNSUPPORTED_DTYPE`.
+#define CKVIEW_EXPORT_SKIP_UNSUPPORTED 2
+
 // The major version of the library this header describes. While it is 0, a minor version
 // change may break the ABI; a program that loads the library with `dlopen` compares these with
 // what `ckview_version()` returns before calling anything else.
@@ -130,6 +151,8 @@ typedef enum {
   // `save_path` is a file of another kind (HDF5, a Keras archive, saved_model.pb, a TF1
   // `.meta`); the message says what to pass instead.
   CKVIEW_NOT_A_CHECKPOINT = 20,
+  // Two tensors of an export would be written under one name.
+  CKVIEW_DUPLICATE_NAME = 21,
   // A bug in ckview (a caught panic). Please report it with the message.
   CKVIEW_INTERNAL_ERROR = 255,
 } ckview_status;
@@ -142,6 +165,13 @@ typedef struct ckview_comparison ckview_comparison;
 
 // An error returned through an `error_out` parameter: its status and a readable message.
 typedef struct ckview_error ckview_error;
+
+// The naming callback's answer for one tensor: untouched, it keeps `tensor->name`.
+typedef struct ckview_export_name ckview_export_name;
+
+// Tensors' output names and keys, from `ckview_export_names`. Opaque; free with
+// `ckview_export_names_free`.
+typedef struct ckview_export_names ckview_export_names;
 
 // The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
 // from a view with `ckview_reader_of_view`).
@@ -273,6 +303,70 @@ typedef struct {
   uint64_t start;
   int64_t length;
 } ckview_slice_extent;
+
+// One tensor, as the naming callback sees it. Every string is borrowed for the callback only.
+typedef struct {
+  // The bundle key.
+  ckview_str key;
+  // The name the naming option gives it (written under unless the callback renames it).
+  ckview_str name;
+  // The object path without `root.`; empty when `has_path` is false.
+  ckview_str path;
+  bool has_path;
+  // The Keras `full_name`; empty when `has_full_name` is false.
+  ckview_str full_name;
+  bool has_full_name;
+  // TensorFlow's dtype name (`float32`), static.
+  const char *dtype;
+  // `rank` dimension sizes, outermost first.
+  const uint64_t *shape;
+  size_t rank;
+  // Whether it is optimizer state.
+  bool optimizer_state;
+} ckview_export_tensor;
+
+// Chooses a tensor's output name: call `ckview_export_name_set` to rename it or
+// `ckview_export_name_skip` to leave it out (neither: its default name), then return 0. Any
+// other return value stops the export. Called once per tensor, in key order, synchronously on
+// the calling thread, before any file is written. It must not unwind through ckview.
+typedef int32_t (*ckview_export_name_callback)(void *userdata,
+                                               const ckview_export_tensor *tensor,
+                                               ckview_export_name *name);
+
+// Hears that `done` of `total` bytes of values are written; returns 0 to go on, anything else
+// to stop the export (no file is left).
+typedef int32_t (*ckview_export_progress_callback)(void *userdata, uint64_t done, uint64_t total);
+
+// How to export; a zeroed struct (or NULL) is the default: every tensor, default names, one
+// file, unsupported dtypes refused.
+typedef struct {
+  // `CKVIEW_EXPORT_NAMES_*`.
+  uint32_t naming;
+  // `CKVIEW_EXPORT_DROP_OPTIMIZER_STATE | CKVIEW_EXPORT_SKIP_UNSUPPORTED`.
+  uint32_t flags;
+  // Split into files of at most this many bytes of values (`OUT`'s stem `-00001-of-0000N.safetensors`
+  // beside it, and `OUT.index.json`); 0 for one file.
+  uint64_t max_shard_size;
+  // NULL: default names for every tensor.
+  ckview_export_name_callback name;
+  // NULL: no progress.
+  ckview_export_progress_callback progress;
+  // Passed to both callbacks.
+  void *userdata;
+} ckview_export_options;
+
+// What an export wrote, filled in by `ckview_export_safetensors`.
+typedef struct {
+  uint64_t tensors;
+  // Bytes of values, headers not counted.
+  uint64_t bytes;
+  // Safetensors files written (more than 1 only with `max_shard_size`, plus the index).
+  uint64_t files;
+  uint64_t skipped_unsupported;
+  uint64_t dropped_optimizer_state;
+  // Left out by the naming callback.
+  uint64_t deselected;
+} ckview_export_report;
 
 #ifdef __cplusplus
 extern "C" {
@@ -609,6 +703,53 @@ ckview_status ckview_string_list_get(const ckview_string_list *list,
 
 // Frees a string list. NULL is accepted.
 void ckview_string_list_free(ckview_string_list *list);
+
+// Sets the name the tensor is written under: `len` bytes of UTF-8 at `name` (copied).
+// `CKVIEW_INVALID_ARGUMENT` for NULL arguments or text that is not UTF-8.
+ckview_status ckview_export_name_set(ckview_export_name *answer, const char *name, size_t len);
+
+// Leaves the tensor out of the export. `CKVIEW_INVALID_ARGUMENT` for NULL.
+ckview_status ckview_export_name_skip(ckview_export_name *answer);
+
+// # Export to safetensors
+//
+// Writes the tensors of `reader` (from `ckview_reader_open`, or a view's from
+// `ckview_reader_of_view`) to the safetensors file `out_path` (NUL-terminated), with `options`
+// (NULL: the defaults). Values are verified, partitioned tensors assembled, big-endian bundles
+// swapped; each file's `__metadata__` records the checkpoint (`tensorflow_checkpoint`) and each
+// tensor's key (`tensorflow_key:NAME`). Every file is written under a temporary name and
+// renamed once all are complete: on any failure no output is left and a file already at
+// `out_path` is untouched. Fails with `CKVIEW_UNSUPPORTED_DTYPE` (listing them) for dtypes
+// safetensors cannot hold unless `CKVIEW_EXPORT_SKIP_UNSUPPORTED`, `CKVIEW_DUPLICATE_NAME` when
+// two tensors would get one name, `CKVIEW_CALLBACK_FAILED` when a callback stops it,
+// `CKVIEW_IO_ERROR` when writing fails. `report_out` (may be NULL) receives the counts.
+ckview_status ckview_export_safetensors(const ckview_reader *reader,
+                                        const char *out_path,
+                                        const ckview_export_options *options,
+                                        ckview_export_report *report_out,
+                                        ckview_error **error_out);
+
+// The tensors `ckview_export_safetensors` would write with `options` (NULL: the defaults), in
+// key order, each with its output name and bundle key, without writing or reading any value:
+// for a caller that loads them under those names itself. `max_shard_size` and `progress` play
+// no part. On success `*names_out` receives a list to free with `ckview_export_names_free`.
+ckview_status ckview_export_names(const ckview_reader *reader,
+                                  const ckview_export_options *options,
+                                  ckview_export_names **names_out,
+                                  ckview_error **error_out);
+
+// The number of tensors in the list; 0 for NULL.
+size_t ckview_export_names_count(const ckview_export_names *names);
+
+// Entry `index`: its output name and its bundle key, borrowed from the list until
+// `ckview_export_names_free`. `CKVIEW_INDEX_OUT_OF_RANGE` past the end.
+ckview_status ckview_export_names_get(const ckview_export_names *names,
+                                      size_t index,
+                                      ckview_str *name_out,
+                                      ckview_str *key_out);
+
+// Frees a list from `ckview_export_names`. NULL is accepted.
+void ckview_export_names_free(ckview_export_names *names);
 
 // # Errors and statuses
 //

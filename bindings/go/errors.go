@@ -36,6 +36,7 @@ const (
 	StatusCallbackFailed      Status = 18
 	StatusUnsupportedDType    Status = 19
 	StatusNotACheckpoint      Status = 20
+	StatusDuplicateName       Status = 21
 	StatusInternalError       Status = 255
 )
 
@@ -113,6 +114,7 @@ var (
 	ErrCallbackFailed      = &Error{Status: StatusCallbackFailed}
 	ErrUnsupportedDType    = &Error{Status: StatusUnsupportedDType}
 	ErrNotACheckpoint      = &Error{Status: StatusNotACheckpoint}
+	ErrDuplicateName       = &Error{Status: StatusDuplicateName}
 	ErrInternalError       = &Error{Status: StatusInternalError}
 )
 

@@ -17,7 +17,7 @@ var allStatuses = []Status{
 	StatusCorruptTable, StatusChecksumMismatch, StatusUnsupportedVersion, StatusUnsupported,
 	StatusCorruptEntry, StatusCorruptData, StatusKeyNotFound, StatusNameBasedCheckpoint,
 	StatusCorruptObjectGraph, StatusNodeOutOfRange, StatusIndexOutOfRange, StatusBufferTooSmall,
-	StatusNodeUnreachable, StatusCallbackFailed, StatusUnsupportedDType, StatusNotACheckpoint, StatusInternalError,
+	StatusNodeUnreachable, StatusCallbackFailed, StatusUnsupportedDType, StatusNotACheckpoint, StatusDuplicateName, StatusInternalError,
 }
 
 // The Go statuses are exactly the header's: same numbers, and the library names them.

@@ -59,6 +59,17 @@ pub(crate) fn report_format_error(error_out: *mut *mut ckview_error, error: &For
     status
 }
 
+/// Records the nonzero value a caller's callback returned in an error just reported.
+///
+/// # Safety
+/// `error` is an error this library built and has not freed.
+pub(crate) unsafe fn set_callback_code(error: *mut ckview_error, code: i32) {
+    // SAFETY: by this function's contract.
+    if let Some(error) = unsafe { error.as_mut() } {
+        error.callback_code = code;
+    }
+}
+
 /// Reports that the caller's children callback returned `code` for `object`.
 pub(crate) fn report_callback_failure(error_out: *mut *mut ckview_error, code: i32, object: u64) -> ckview_status {
     let status = ckview_status::CKVIEW_CALLBACK_FAILED;

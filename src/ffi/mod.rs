@@ -15,6 +15,7 @@ mod io;
 mod graph;
 mod compare;
 mod tensor;
+mod export;
 mod error;
 mod status;
 mod version;
@@ -28,6 +29,7 @@ use guard::guard;
 
 pub use compare::*;
 pub use error::*;
+pub use export::*;
 pub use graph::*;
 pub use io::*;
 pub use status::*;

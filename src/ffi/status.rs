@@ -53,6 +53,8 @@ pub enum ckview_status {
     /// `save_path` is a file of another kind (HDF5, a Keras archive, saved_model.pb, a TF1
     /// `.meta`); the message says what to pass instead.
     CKVIEW_NOT_A_CHECKPOINT = 20,
+    /// Two tensors of an export would be written under one name.
+    CKVIEW_DUPLICATE_NAME = 21,
     /// A bug in ckview (a caught panic). Please report it with the message.
     CKVIEW_INTERNAL_ERROR = 255,
 }
@@ -121,6 +123,7 @@ pub extern "C" fn ckview_status_name(status: c_int) -> *const c_char {
         18 => b"CKVIEW_CALLBACK_FAILED\0",
         19 => b"CKVIEW_UNSUPPORTED_DTYPE\0",
         20 => b"CKVIEW_NOT_A_CHECKPOINT\0",
+        21 => b"CKVIEW_DUPLICATE_NAME\0",
         255 => b"CKVIEW_INTERNAL_ERROR\0",
         _ => b"unknown status\0",
     };

@@ -42,6 +42,16 @@ impl ckview_reader {
         ckview_reader { source: ReaderSource::OfView(bundle) }
     }
 
+    /// What an export reads: the bundle (named through its object graph when it has one) or
+    /// the V1 checkpoint.
+    pub(crate) fn export_source(&self) -> crate::export::Source<'_> {
+        match &self.source {
+            ReaderSource::Owned(checkpoint) => checkpoint.into(),
+            // SAFETY: the view holding this reader owns the bundle and outlives the reader.
+            ReaderSource::OfView(bundle) => crate::export::Source::Bundle(unsafe { &**bundle }),
+        }
+    }
+
     fn source(&self) -> Source {
         match &self.source {
             ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),
