@@ -138,3 +138,25 @@ fn mistakes_are_one_line_and_write_nothing() {
     }
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "something was written");
 }
+
+/// The README's "Drop the optimizer state" walk-through prints what the README shows.
+#[test]
+fn the_readme_walk_through_prints_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let marker = "<!-- output of: examples/shell/drop_optimizer_state.sh -->\n```\n";
+    let start = readme.find(marker).expect("README.md shows the walk-through's output") + marker.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let python = root().join(".venv/bin/python");
+    assert!(python.is_file(), "{} is missing: TensorFlow 2.21 runs the walk-through", python.display());
+    let _ = std::fs::remove_dir_all(root().join("target/small"));
+    let output = Command::new("sh")
+        .arg("examples/shell/drop_optimizer_state.sh")
+        .current_dir(root())
+        .env("CKVIEW", env!("CARGO_BIN_EXE_ckview"))
+        .env("PYTHON", python)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), shown);
+}
