@@ -88,6 +88,10 @@
 // of failing with `CKVIEW_UNSUPPORTED_DTYPE`.
 #define CKVIEW_EXPORT_SKIP_UNSUPPORTED 2
 
+// Rewrite flag: leave out the optimizer state (optimizers, their slot variables, and what only
+// they hold). Refused for a TF1 name-based checkpoint.
+#define CKVIEW_REWRITE_DROP_SLOTS 1
+
 // The major version of the library this header describes. While it is 0, a minor version
 // change may break the ABI; a program that loads the library with `dlopen` compares these with
 // what `ckview_version()` returns before calling anything else.
@@ -367,6 +371,34 @@ typedef struct {
   // Left out by the naming callback.
   uint64_t deselected;
 } ckview_export_report;
+
+// What `ckview_rewrite` leaves out. All strings are UTF-8, borrowed for the call only.
+typedef struct {
+  // `CKVIEW_REWRITE_DROP_SLOTS`, or 0.
+  uint32_t flags;
+  // Nodes to leave out with everything reached only through them: ids (`14`, `#14`), dotted
+  // paths or full names as `ckview tree` prints them. For a TF1 checkpoint: keys or globs
+  // (`*`, `?`). `drop_count` strings at `drop` (NULL when 0).
+  const ckview_str *drop;
+  size_t drop_count;
+  // When `select_count` is not 0: keep only these nodes' subtrees and the path to them (and
+  // the root's `save_counter`); for a TF1 checkpoint, these keys or globs.
+  const ckview_str *select;
+  size_t select_count;
+} ckview_rewrite_options;
+
+// What `ckview_rewrite` did.
+typedef struct {
+  // Nodes of the object graph before and after (0 and 0 for a TF1 checkpoint).
+  size_t nodes_before;
+  size_t nodes_after;
+  // Tensors before and after (slices of partitioned tensors not counted).
+  size_t tensors_before;
+  size_t tensors_after;
+  // Bytes of the source's files (index and data shards), and of the files written.
+  uint64_t bytes_before;
+  uint64_t bytes_after;
+} ckview_rewrite_summary;
 
 #ifdef __cplusplus
 extern "C" {
@@ -750,6 +782,30 @@ ckview_status ckview_export_names_get(const ckview_export_names *names,
 
 // Frees a list from `ckview_export_names`. NULL is accepted.
 void ckview_export_names_free(ckview_export_names *names);
+
+// # Rewriting a checkpoint
+//
+// Writes a new checkpoint at the prefix `out_prefix` (NUL-terminated: `OUT.index` and
+// `OUT.data-00000-of-00001`, no `checkpoint` state file) holding what `reader`'s checkpoint
+// holds except what `options` leaves out (NULL: nothing, a plain copy). Pass a reader from
+// `ckview_reader_open`, or `ckview_reader_of_view` for an open view. For an object-based
+// checkpoint the object graph is rewritten to match (removed nodes, the references to them and
+// their tensors gone, node ids renumbered), so that TensorFlow restores it; every tensor kept is
+// copied byte for byte with its stored checksum, which is verified on the way. The files are
+// written under temporary names in `out_prefix`'s directory and renamed, the `.index` last; on
+// any failure nothing is left there.
+//
+// On success, `*summary_out` (when not NULL) receives the counts and sizes. Statuses besides
+// the reader's own (`CKVIEW_CHECKSUM_MISMATCH` for a damaged source, `CKVIEW_IO_ERROR` for a
+// failed read or write, ...): `CKVIEW_INVALID_ARGUMENT` for a NULL `reader` or `out_prefix`, a
+// path that names no node, the root in `drop`, or `out_prefix` being the checkpoint read;
+// `CKVIEW_KEY_NOT_FOUND` for a TF1 pattern matching no key; `CKVIEW_NAME_BASED_CHECKPOINT` for
+// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint; `CKVIEW_UNSUPPORTED` for a V1 checkpoint.
+ckview_status ckview_rewrite(const ckview_reader *reader,
+                             const char *out_prefix,
+                             const ckview_rewrite_options *options,
+                             ckview_rewrite_summary *summary_out,
+                             ckview_error **error_out);
 
 // # Errors and statuses
 //

@@ -52,6 +52,15 @@ impl ckview_reader {
         }
     }
 
+    /// The V2 bundle the reader reads, or `None` for a V1 checkpoint.
+    pub(crate) fn bundle(&self) -> Option<&Bundle> {
+        match self.source() {
+            // SAFETY: the reader owns the bundle, or its view does and outlives the reader.
+            Source::V2(bundle) => Some(unsafe { &*bundle }),
+            Source::V1(_) => None,
+        }
+    }
+
     fn source(&self) -> Source {
         match &self.source {
             ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),
