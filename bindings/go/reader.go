@@ -222,26 +222,33 @@ func (r *Reader) List() ([]TensorInfo, error) {
 			return takeError(status, cerr, "Reader.List")
 		}
 		defer C.ckview_tensor_list_free(list)
-		var count C.size_t
-		if err := statusError(C.ckview_tensor_list_count(list, &count), "ckview_tensor_list_count"); err != nil {
-			return err
-		}
-		infos = make([]TensorInfo, 0, int(count))
-		for i := C.size_t(0); i < count; i++ {
-			var t *C.ckview_tensor
-			if err := statusError(C.ckview_tensor_list_get(list, i, &t), "ckview_tensor_list_get(%d)", i); err != nil {
-				return err
-			}
-			info, err := describe(t)
-			if err != nil {
-				return err
-			}
-			infos = append(infos, info)
-		}
-		return nil
+		var err error
+		infos, err = describeList(list)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return infos, nil
+}
+
+// describeList is the metadata of every tensor of list, in its order.
+func describeList(list *C.ckview_tensor_list) ([]TensorInfo, error) {
+	var count C.size_t
+	if err := statusError(C.ckview_tensor_list_count(list, &count), "ckview_tensor_list_count"); err != nil {
+		return nil, err
+	}
+	infos := make([]TensorInfo, 0, int(count))
+	for i := C.size_t(0); i < count; i++ {
+		var t *C.ckview_tensor
+		if err := statusError(C.ckview_tensor_list_get(list, i, &t), "ckview_tensor_list_get(%d)", i); err != nil {
+			return nil, err
+		}
+		info, err := describe(t)
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, info)
 	}
 	return infos, nil
 }

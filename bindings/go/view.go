@@ -12,6 +12,7 @@ ckview_status ckview_go_open(const char *path, uint32_t flags, uintptr_t session
 import "C"
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"unsafe"
@@ -327,6 +328,33 @@ func (v *View) Attributes(node uint32) ([]Attribute, error) {
 		return nil, err
 	}
 	return attributes, nil
+}
+
+// AttributeTensors is the tensors of attribute number attribute of node (an index into
+// Attributes(node)), read through the view's Reader. A variable's attribute has one tensor, under
+// its CheckpointKey; a table (MutableHashTable, DenseHashTable) stores its tensors under the
+// CheckpointKey plus a suffix each ("-keys", "-values"), listed in key order. Empty when the
+// checkpoint has neither: the attribute's tensor is missing.
+func (v *View) AttributeTensors(node uint32, attribute int) ([]TensorInfo, error) {
+	if attribute < 0 {
+		return nil, fmt.Errorf("ckview: View.AttributeTensors(%d, %d): negative attribute index", node, attribute)
+	}
+	var infos []TensorInfo
+	err := v.use(func(view *C.ckview_view) error {
+		var list *C.ckview_tensor_list
+		var cerr *C.ckview_error
+		if status := C.ckview_attribute_tensors(view, C.uint32_t(node), C.size_t(attribute), &list, &cerr); status != C.CKVIEW_OK {
+			return takeError(status, cerr, "View.AttributeTensors")
+		}
+		defer C.ckview_tensor_list_free(list)
+		var err error
+		infos, err = describeList(list)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return infos, nil
 }
 
 // SlotVariables is the optimizer slot variables recorded on node (legacy Keras optimizers record
