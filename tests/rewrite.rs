@@ -246,6 +246,9 @@ fn every_fixture_rewrites_to_the_same_tensors_and_graph() {
             let copy = CheckpointView::open(&out).unwrap();
             let paths = |view: &CheckpointView| view.descendants().iter().map(|&node| view.path(node).unwrap()).collect::<Vec<_>>();
             assert_eq!(paths(&copy), paths(&view), "{name}");
+            // Recomputed as TensorFlow computes it when saving: the same flags TensorFlow wrote.
+            let flags = |view: &CheckpointView| view.descendants().iter().map(|&node| view.has_checkpoint_values(node).unwrap()).collect::<Vec<_>>();
+            assert_eq!(flags(&copy), flags(&view), "{name}");
         }
     }
 }

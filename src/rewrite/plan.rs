@@ -8,7 +8,8 @@
 //! ([`ObjectGraph::reached_without`]) is kept: a node reached only through a cut one goes with it,
 //! a slot variable goes with its optimizer or its variable. Every reference to a removed node (a
 //! child, a slot) is removed; the nodes kept are renumbered in their old order, so the root stays
-//! node 0 and children keep their order.
+//! node 0 and children keep their order. `has_checkpoint_values` is computed again, as TensorFlow
+//! computes it when saving. (Fields of the proto that this version does not know are not kept.)
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -166,8 +167,10 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -
         let attributes = if keep { node.attributes } else { Vec::new() };
         nodes.push(TrackableObject { children, attributes, slot_variables, ..node });
     }
+    let mut graph_proto = TrackableObjectGraph { nodes };
+    recompute_has_checkpoint_values(&mut graph_proto);
     Ok(GraphPlan {
-        graph: TrackableObjectGraph { nodes }.encode_to_vec(),
+        graph: graph_proto.encode_to_vec(),
         nodes_before: graph.num_nodes(),
         nodes_after: next as usize,
         kept_keys,
@@ -187,4 +190,37 @@ fn node_keys(bundle: &Bundle, node: &TrackableObject) -> Result<Vec<Vec<u8>>> {
         }
     }
     Ok(keys)
+}
+
+/// `has_checkpoint_values` as TensorFlow computes it when saving (`_add_checkpoint_values_check`):
+/// true for a node with attributes, slot variables or a registered saver, and for every node
+/// from which such a node is reached; false elsewhere. Nodes whose writer left the flag unset keep
+/// it unset. A removal can only turn true into false here.
+fn recompute_has_checkpoint_values(graph: &mut TrackableObjectGraph) {
+    let count = graph.nodes.len();
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut has_values = vec![false; count];
+    let mut stack = Vec::new();
+    for (node_id, node) in graph.nodes.iter().enumerate() {
+        for child in &node.children {
+            parents[child.node_id as usize].push(node_id);
+        }
+        if !node.attributes.is_empty() || !node.slot_variables.is_empty() || node.registered_saver.is_some() {
+            has_values[node_id] = true;
+            stack.push(node_id);
+        }
+    }
+    while let Some(node_id) = stack.pop() {
+        for &parent in &parents[node_id] {
+            if !has_values[parent] {
+                has_values[parent] = true;
+                stack.push(parent);
+            }
+        }
+    }
+    for (node, has_values) in graph.nodes.iter_mut().zip(has_values) {
+        if node.has_checkpoint_values.is_some() {
+            node.has_checkpoint_values = Some(has_values);
+        }
+    }
 }
