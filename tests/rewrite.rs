@@ -218,7 +218,8 @@ fn tf1_rewrites_select_and_drop_by_key_and_tensorflow_reads_them() {
 }
 
 /// Plain rewrites of the other fixtures TensorFlow wrote: sharded, partitioned, strings, tables,
-/// iterators, cycles, big-endian: every tensor copied as it was, the graph as ckview reads it.
+/// iterators, cycles, big-endian: every tensor copied as it was, the graph as ckview reads it, and
+/// each copy read by TensorFlow's load_checkpoint as it reads the source.
 #[test]
 fn every_fixture_rewrites_to_the_same_tensors_and_graph() {
     let dir = scratch("fixtures");
@@ -233,6 +234,7 @@ fn every_fixture_rewrites_to_the_same_tensors_and_graph() {
         "iterator/iter3",
         "tf1_name_based/model.ckpt",
     ];
+    let mut jobs = Vec::new();
     for name in fixtures {
         let source = Bundle::open(&fixture_dir(name)).unwrap_or_else(|error| panic!("{name}: {error}"));
         let out = dir.join(name.replace('/', "-"));
@@ -242,6 +244,7 @@ fn every_fixture_rewrites_to_the_same_tensors_and_graph() {
         assert_copied(&source, &written);
         let keys = |bundle: &Bundle| bundle.tensors().unwrap().into_iter().map(|(key, _)| key).collect::<Vec<_>>();
         assert_eq!(keys(&written), keys(&source), "{name}");
+        jobs.push(json!({"kind": "tf1", "source": fixture_dir(name), "out": out}));
         if let Ok(view) = CheckpointView::of_bundle(source) {
             let copy = CheckpointView::open(&out).unwrap();
             let paths = |view: &CheckpointView| view.descendants().iter().map(|&node| view.path(node).unwrap()).collect::<Vec<_>>();
@@ -250,6 +253,12 @@ fn every_fixture_rewrites_to_the_same_tensors_and_graph() {
             let flags = |view: &CheckpointView| view.descendants().iter().map(|&node| view.has_checkpoint_values(node).unwrap()).collect::<Vec<_>>();
             assert_eq!(flags(&copy), flags(&view), "{name}");
         }
+    }
+    // TensorFlow reads every copy as it reads the source, key by key.
+    for ((name, verdict), job) in fixtures.iter().zip(tensorflow(&Value::Array(jobs.clone()))).zip(&jobs) {
+        let equal = verdict["equal"].as_object().unwrap();
+        assert!(!equal.is_empty() && equal.values().all(|same| same == true), "{name}: {verdict} ({job})");
+        assert_eq!(verdict["dtypes_equal"], true, "{name}");
     }
 }
 

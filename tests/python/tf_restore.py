@@ -10,9 +10,9 @@ Reads a JSON list of jobs on stdin and prints one JSON list of results:
       for every model variable whether Q restored it equal to P's (`variables`: [[path,
       equal_to_source, equal_to_fresh]]), and `error`: null or the AssertionError of Q's
       assert_existing_objects_matched (the restore itself still ran, as expect_partial would).
-  {"kind": "tf1", "source": P, "out": Q}
-      tf.train.load_checkpoint(Q): `keys` it lists, and whether each equals P's tensor
-      (dtype, shape, bytes).
+  {"kind": "tf1", "source": P, "out": Q}   (any checkpoint read by key)
+      tf.train.load_checkpoint(Q): whether each tensor equals P's (dtype, shape, bytes; or the
+      same error where TensorFlow cannot read it: sliced tensors, variants), and `dtypes_equal`.
 
 Both also give `keys`: tf.train.list_variables(Q) names.
 """
@@ -33,6 +33,8 @@ import adam_models  # noqa: E402
 
 def same(a, b):
     a, b = np.asarray(a), np.asarray(b)
+    if a.dtype == object or b.dtype == object:  # strings: the elements, not their pointers
+        return a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
@@ -53,10 +55,23 @@ def object_job(job):
     return {"error": error, "variables": variables}
 
 
+def tensor_or_error(reader, key):
+    """A tensor's value, or the type of the error TensorFlow raises reading it (a sliced tensor,
+    a variant)."""
+    try:
+        return reader.get_tensor(key)
+    except Exception as e:  # noqa: BLE001 (any error is an answer to compare)
+        return type(e).__name__
+
+
 def tf1_job(job):
     source = tf.train.load_checkpoint(job["source"])
     out = tf.train.load_checkpoint(job["out"])
-    return {"equal": {key: same(out.get_tensor(key), source.get_tensor(key)) for key in out.get_variable_to_shape_map()}}
+    equal = {}
+    for key in out.get_variable_to_shape_map():
+        a, b = tensor_or_error(out, key), tensor_or_error(source, key)
+        equal[key] = a == b if isinstance(a, str) or isinstance(b, str) else same(a, b)
+    return {"equal": equal, "dtypes_equal": {k: repr(v) for k, v in out.get_variable_to_dtype_map().items()} == {k: repr(v) for k, v in source.get_variable_to_dtype_map().items() if k in equal}}
 
 
 def main():
