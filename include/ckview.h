@@ -175,7 +175,7 @@ typedef struct ckview_export_name ckview_export_name;
 
 // Tensors' output names and keys, from `ckview_export_names`. Opaque; free with
 // `ckview_export_names_free`.
-typedef struct ckview_export_names ckview_export_names;
+typedef struct ckview_export_name_list ckview_export_name_list;
 
 // The tensors of a bundle, by key. Opaque; free with `ckview_reader_free` (unless borrowed
 // from a view with `ckview_reader_of_view`).
@@ -767,21 +767,21 @@ ckview_status ckview_export_safetensors(const ckview_reader *reader,
 // no part. On success `*names_out` receives a list to free with `ckview_export_names_free`.
 ckview_status ckview_export_names(const ckview_reader *reader,
                                   const ckview_export_options *options,
-                                  ckview_export_names **names_out,
+                                  ckview_export_name_list **names_out,
                                   ckview_error **error_out);
 
 // The number of tensors in the list; 0 for NULL.
-size_t ckview_export_names_count(const ckview_export_names *names);
+size_t ckview_export_names_count(const ckview_export_name_list *names);
 
 // Entry `index`: its output name and its bundle key, borrowed from the list until
 // `ckview_export_names_free`. `CKVIEW_INDEX_OUT_OF_RANGE` past the end.
-ckview_status ckview_export_names_get(const ckview_export_names *names,
+ckview_status ckview_export_names_get(const ckview_export_name_list *names,
                                       size_t index,
                                       ckview_str *name_out,
                                       ckview_str *key_out);
 
 // Frees a list from `ckview_export_names`. NULL is accepted.
-void ckview_export_names_free(ckview_export_names *names);
+void ckview_export_names_free(ckview_export_name_list *names);
 
 // # Rewriting a checkpoint
 //

@@ -105,7 +105,7 @@ pub struct ckview_export_report {
 
 /// Tensors' output names and keys, from `ckview_export_names`. Opaque; free with
 /// `ckview_export_names_free`.
-pub struct ckview_export_names {
+pub struct ckview_export_name_list {
     entries: Vec<(String, String)>,
 }
 
@@ -298,7 +298,7 @@ pub unsafe extern "C" fn ckview_export_safetensors(
 pub unsafe extern "C" fn ckview_export_names(
     reader: *const ckview_reader,
     options: *const ckview_export_options,
-    names_out: *mut *mut ckview_export_names,
+    names_out: *mut *mut ckview_export_name_list,
     error_out: *mut *mut ckview_error,
 ) -> ckview_status {
     guard(error_out, || {
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn ckview_export_names(
             Ok(names) => {
                 let entries = names.into_iter().map(|(name, tensor)| (name, tensor.key)).collect();
                 // SAFETY: non-NULL and writable by contract.
-                unsafe { *names_out = Box::into_raw(Box::new(ckview_export_names { entries })) };
+                unsafe { *names_out = Box::into_raw(Box::new(ckview_export_name_list { entries })) };
                 CKVIEW_OK
             }
             Err(error) => report_export_error(error_out, &error),
@@ -324,7 +324,7 @@ pub unsafe extern "C" fn ckview_export_names(
 
 /// The number of tensors in the list; 0 for NULL.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_export_names_count(names: *const ckview_export_names) -> usize {
+pub unsafe extern "C" fn ckview_export_names_count(names: *const ckview_export_name_list) -> usize {
     // SAFETY: NULL or a live list, by contract.
     unsafe { names.as_ref() }.map_or(0, |names| names.entries.len())
 }
@@ -333,7 +333,7 @@ pub unsafe extern "C" fn ckview_export_names_count(names: *const ckview_export_n
 /// `ckview_export_names_free`. `CKVIEW_INDEX_OUT_OF_RANGE` past the end.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_export_names_get(
-    names: *const ckview_export_names,
+    names: *const ckview_export_name_list,
     index: usize,
     name_out: *mut ckview_str,
     key_out: *mut ckview_str,
@@ -356,7 +356,7 @@ pub unsafe extern "C" fn ckview_export_names_get(
 
 /// Frees a list from `ckview_export_names`. NULL is accepted.
 #[no_mangle]
-pub unsafe extern "C" fn ckview_export_names_free(names: *mut ckview_export_names) {
+pub unsafe extern "C" fn ckview_export_names_free(names: *mut ckview_export_name_list) {
     if !names.is_null() {
         // SAFETY: from `ckview_export_names`, freed once, by contract.
         drop(unsafe { Box::from_raw(names) });
