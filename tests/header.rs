@@ -24,3 +24,24 @@ fn checked_in_header_is_current() {
         "include/ckview.h is stale: run `CKVIEW_BLESS=1 cargo test --test header` and commit it"
     );
 }
+
+/// The header compiles on its own, warning-free, as C99 and as C++: cbindgen writes what the
+/// Rust names say, and a name C cannot have twice (a struct typedef and a function) slips through.
+#[test]
+fn header_compiles_alone_as_c_and_cpp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("ckview-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (compiler, file, standard) in [("cc", "only.c", "-std=c99"), ("c++", "only.cpp", "-std=c++17")] {
+        let source = dir.join(file);
+        std::fs::write(&source, "#include \"ckview.h\"\nint main(void) { return 0; }\n").unwrap();
+        let output = std::process::Command::new(compiler)
+            .args([standard, "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
+            .arg(root.join("include"))
+            .arg(&source)
+            .output()
+            .unwrap_or_else(|error| panic!("{compiler}: {error}"));
+        assert!(output.status.success(), "{compiler} rejects include/ckview.h:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
