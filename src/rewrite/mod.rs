@@ -10,25 +10,28 @@
 //!
 //! Each kept tensor's stored bytes are copied in chunks with their entry (dtype, shape, slices,
 //! crc32c) and the source checksums verified on the way: a damaged source is an error, never a
-//! silently damaged copy. The output is written under temporary names and renamed into place,
+//! silently damaged copy. A tensor keeps its key, unless the removal changed its node's path
+//! (Keras 3 names a kernel through the optimizer while there is one): then it takes the key
+//! TensorFlow writes for the objects that remain (`naming`). The output is written under temporary names and renamed into place,
 //! the `.index` last (`output`); on any error nothing is left at `out_prefix`. No `checkpoint`
 //! state file is written, as `tf.train.Checkpoint.write` writes none.
 
 mod error;
 mod keys;
+mod naming;
 mod output;
 mod plan;
 
 pub use error::{Result, RewriteError};
 pub use keys::glob_matches;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
 
 use crate::format::proto::{bundle_header_proto, BundleEntryProto, BundleHeaderProto, DataType, VersionDef};
-use crate::format::slice_key::parse_slice_key;
+use crate::format::slice_key::{parse_slice_key, slice_key};
 use crate::format::writer::encode_strings;
 use crate::format::{crc, Bundle, Endianness, FormatError, TensorEntry};
 use crate::graph::{GraphError, ObjectGraph, OBJECT_GRAPH_KEY};
@@ -79,6 +82,7 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
         Ok(())
     })?;
     let names: Vec<Vec<u8>> = entries.iter().filter(|(key, _)| !key.is_empty() && key[0] != 0).map(|(key, _)| key.clone()).collect();
+    let mut renames = HashMap::new();
     let (graph, kept_names, nodes) = match ObjectGraph::load(source) {
         Ok(graph) => {
             let plan = plan::plan(source, &graph, options)?;
@@ -86,6 +90,7 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
                 plan.kept_keys.contains(key) || (!plan.owned_keys.contains(key) && options.select.is_empty())
             };
             let kept: HashSet<Vec<u8>> = names.iter().filter(|key| key.as_slice() != OBJECT_GRAPH_KEY && keep(key)).cloned().collect();
+            renames = plan.renames;
             (Some(plan.graph), kept, (plan.nodes_before, plan.nodes_after))
         }
         Err(GraphError::NameBasedCheckpoint { .. }) => {
@@ -102,10 +107,20 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
         if key.is_empty() || key.as_slice() == OBJECT_GRAPH_KEY {
             continue;
         }
-        // A slice of a partitioned tensor goes where its tensor goes.
-        let name = if key[0] == 0 { parse_slice_key(key).map(|(name, _)| name) } else { Some(key.clone()) };
-        if name.is_some_and(|name| kept_names.contains(&name)) {
-            copy_tensor(source, &mut out, key, value)?;
+        // A slice of a partitioned tensor goes where its tensor goes, under its new name.
+        let (name, out_key) = if key[0] == 0 {
+            match parse_slice_key(key) {
+                Some((name, extents)) => {
+                    let out_key = renames.get(&name).map(|renamed| slice_key(renamed, &extents)).unwrap_or_else(|| key.clone());
+                    (name, out_key)
+                }
+                None => continue,
+            }
+        } else {
+            (key.clone(), renames.get(key).cloned().unwrap_or_else(|| key.clone()))
+        };
+        if kept_names.contains(&name) {
+            copy_tensor(source, &mut out, key, value, &out_key)?;
         }
     }
     let endianness = source.header().endianness;
@@ -136,7 +151,7 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
 }
 
 /// Copies one entry and its stored bytes, verifying the source's checksums.
-fn copy_tensor(source: &Bundle, out: &mut Output, key: &[u8], value: &[u8]) -> Result<()> {
+fn copy_tensor(source: &Bundle, out: &mut Output, key: &[u8], value: &[u8], out_key: &[u8]) -> Result<()> {
     let entry: TensorEntry = source.decode_entry(key, value)?;
     let mut proto = BundleEntryProto::decode(value).map_err(|error| FormatError::CorruptEntry {
         path: crate::format::bundle::index_path(source.prefix()),
@@ -146,7 +161,7 @@ fn copy_tensor(source: &Bundle, out: &mut Output, key: &[u8], value: &[u8]) -> R
     proto.shard_id = 0;
     if !entry.slices.is_empty() {
         // A partitioned tensor's own entry has no bytes: its slices do.
-        out.add_entry(key, proto);
+        out.add_entry(out_key, proto);
         return Ok(());
     }
     match entry.dtype {
@@ -176,7 +191,7 @@ fn copy_tensor(source: &Bundle, out: &mut Output, key: &[u8], value: &[u8]) -> R
         .into());
     }
     proto.offset = start as i64;
-    out.add_entry(key, proto);
+    out.add_entry(out_key, proto);
     Ok(())
 }
 

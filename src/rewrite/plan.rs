@@ -9,9 +9,10 @@
 //! a slot variable goes with its optimizer or its variable. Every reference to a removed node (a
 //! child, a slot) is removed; the nodes kept are renumbered in their old order, so the root stays
 //! node 0 and children keep their order. `has_checkpoint_values` is computed again, as TensorFlow
-//! computes it when saving. (Fields of the proto that this version does not know are not kept.)
+//! computes it when saving, and the tensors of a node whose path changed take the key TensorFlow
+//! would give them (`naming`). (Fields of the proto this version does not know are not kept.)
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use prost::Message;
@@ -24,6 +25,7 @@ use crate::graph::{GraphError, ObjectGraph, OBJECT_GRAPH_KEY};
 use crate::view::{attribute_tensors, OptimizerState};
 
 use super::error::{RewriteError, Result};
+use super::naming::Namer;
 use super::RewriteOptions;
 
 /// The outcome of planning: the new graph, and the bundle keys of the tensors nodes own.
@@ -37,6 +39,8 @@ pub(crate) struct GraphPlan {
     pub kept_keys: HashSet<Vec<u8>>,
     /// Keys of the tensors of every node, kept or not.
     pub owned_keys: HashSet<Vec<u8>>,
+    /// Kept keys that take another name in the output (`naming`).
+    pub renames: HashMap<Vec<u8>, Vec<u8>>,
 }
 
 /// The nodes every spec names, marked in a vector indexed by node id.
@@ -134,14 +138,18 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -
     }
     let renumber = |id: i32| usize::try_from(id).ok().and_then(|id| new_id.get(id).copied().flatten());
     let (mut kept_keys, mut owned_keys) = (HashSet::new(), HashSet::new());
+    // The tensors of kept nodes: (new node id, attribute index, key).
+    let mut tensors = Vec::new();
     let mut nodes = Vec::with_capacity(next as usize);
     for (node_id, node) in source.nodes.into_iter().enumerate() {
         let keys = node_keys(bundle, &node)?;
         let keep = kept[node_id] && !bare[node_id];
         if keep {
-            kept_keys.extend(keys.iter().cloned());
+            kept_keys.extend(keys.iter().map(|(_, key)| key.clone()));
+            let new = new_id[node_id].expect("kept nodes are numbered") as u32;
+            tensors.extend(keys.iter().map(|(index, key)| (new, *index, key.clone())));
         }
-        owned_keys.extend(keys);
+        owned_keys.extend(keys.into_iter().map(|(_, key)| key));
         if !kept[node_id] {
             continue;
         }
@@ -169,27 +177,77 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -
     }
     let mut graph_proto = TrackableObjectGraph { nodes };
     recompute_has_checkpoint_values(&mut graph_proto);
+    let renames = rename(graph, &mut graph_proto, &new_id, &tensors);
     Ok(GraphPlan {
         graph: graph_proto.encode_to_vec(),
         nodes_before: graph.num_nodes(),
         nodes_after: next as usize,
         kept_keys,
         owned_keys,
+        renames,
     })
 }
 
-/// The bundle keys of a node's tensors (a table's `-keys` and `-values` included).
-fn node_keys(bundle: &Bundle, node: &TrackableObject) -> Result<Vec<Vec<u8>>> {
+/// The bundle keys of a node's tensors (a table's `-keys` and `-values` included), each with
+/// the index of its attribute.
+fn node_keys(bundle: &Bundle, node: &TrackableObject) -> Result<Vec<(usize, Vec<u8>)>> {
     let siblings: Vec<&str> = node.attributes.iter().map(|attribute| attribute.checkpoint_key.as_str()).collect();
     let mut keys = Vec::new();
-    for attribute in &node.attributes {
+    for (index, attribute) in node.attributes.iter().enumerate() {
         for tensor in attribute_tensors(bundle, &attribute.checkpoint_key, &siblings)? {
             if tensor.entry.is_some() {
-                keys.push(tensor.key.into_bytes());
+                keys.push((index, tensor.key.into_bytes()));
             }
         }
     }
     Ok(keys)
+}
+
+/// Gives the tensors of kept nodes the keys TensorFlow would write for the graph that remains
+/// (`naming`): updates each attribute's `checkpoint_key` and returns the bundle key renames.
+/// Renames nothing if that would give two tensors one key.
+fn rename(
+    graph: &ObjectGraph,
+    proto: &mut TrackableObjectGraph,
+    new_id: &[Option<i32>],
+    tensors: &[(u32, usize, Vec<u8>)],
+) -> HashMap<Vec<u8>, Vec<u8>> {
+    let Ok(remaining) = ObjectGraph::decode(&proto.encode_to_vec()) else { return HashMap::new() };
+    let (before, after) = (Namer::new(graph), Namer::new(&remaining));
+    let mut attribute_keys: HashMap<(u32, usize), String> = HashMap::new();
+    for (old, new) in new_id.iter().enumerate().filter_map(|(old, new)| Some((old as u32, (*new)? as u32))) {
+        for (index, attribute) in proto.nodes[new as usize].attributes.iter().enumerate() {
+            let renamed = before
+                .attribute_key(old, &attribute.name)
+                .filter(|expected| *expected == attribute.checkpoint_key)
+                .and_then(|_| after.attribute_key(new, &attribute.name))
+                .filter(|key| *key != attribute.checkpoint_key);
+            if let Some(key) = renamed {
+                attribute_keys.insert((new, index), key);
+            }
+        }
+    }
+    let mut renames = HashMap::new();
+    let mut finals = HashSet::new();
+    for (node, index, key) in tensors {
+        let final_key = match attribute_keys.get(&(*node, *index)) {
+            Some(new_key) => {
+                let old_key = &proto.nodes[*node as usize].attributes[*index].checkpoint_key;
+                let mut renamed = new_key.clone().into_bytes();
+                renamed.extend_from_slice(&key[old_key.len().min(key.len())..]);
+                renames.insert(key.clone(), renamed.clone());
+                renamed
+            }
+            None => key.clone(),
+        };
+        if !finals.insert(final_key) {
+            return HashMap::new();
+        }
+    }
+    for ((node, index), key) in attribute_keys {
+        proto.nodes[node as usize].attributes[index].checkpoint_key = key;
+    }
+    renames
 }
 
 /// `has_checkpoint_values` as TensorFlow computes it when saving (`_add_checkpoint_values_check`):

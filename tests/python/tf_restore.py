@@ -9,7 +9,8 @@ Reads a JSON list of jobs on stdin and prints one JSON list of results:
       with tf.train.Checkpoint(model=m).restore(...).assert_existing_objects_matched(), and gives
       for every model variable whether Q restored it equal to P's (`variables`: [[path,
       equal_to_source, equal_to_fresh]]), and `error`: null or the AssertionError of Q's
-      assert_existing_objects_matched (the restore itself still ran, as expect_partial would).
+      assert_existing_objects_matched (the restore itself still ran, as expect_partial would);
+      `model_keys`: the keys TensorFlow writes for tf.train.Checkpoint(model=fresh model).
   {"kind": "tf1", "source": P, "out": Q}   (any checkpoint read by key)
       tf.train.load_checkpoint(Q): whether each tensor equals P's (dtype, shape, bytes; or the
       same error where TensorFlow cannot read it: sliced tensors, variants), and `dtypes_equal`.
@@ -20,6 +21,7 @@ Both also give `keys`: tf.train.list_variables(Q) names.
 import json
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -52,7 +54,11 @@ def object_job(job):
         error = str(e)[:300]
     variables = [[v.path if hasattr(v, "path") else v.name, same(v.numpy(), r.numpy()), same(v.numpy(), f)]
                  for v, r, f in zip(model.variables, reference.variables, fresh)]
-    return {"error": error, "variables": variables}
+    # The keys TensorFlow itself writes for the model alone.
+    with tempfile.TemporaryDirectory() as folder:
+        written = tf.train.Checkpoint(model=adam_models.FRESH[job["kind"]](seed=97)).write(os.path.join(folder, "model"))
+        model_keys = [name for name, _ in tf.train.list_variables(written) if name != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    return {"error": error, "variables": variables, "model_keys": model_keys}
 
 
 def tensor_or_error(reader, key):
