@@ -798,7 +798,8 @@ void ckview_export_names_free(ckview_export_name_list *names);
 // On success, `*summary_out` (when not NULL) receives the counts and sizes. Statuses besides
 // the reader's own (`CKVIEW_CHECKSUM_MISMATCH` for a damaged source, `CKVIEW_IO_ERROR` for a
 // failed read or write, ...): `CKVIEW_INVALID_ARGUMENT` for a NULL `reader` or `out_prefix`, a
-// path that names no node, the root in `drop`, or `out_prefix` being the checkpoint read;
+// path that names no node, the root in `drop`, an `out_prefix` that is the checkpoint read or
+// names a directory (`dir/`);
 // `CKVIEW_KEY_NOT_FOUND` for a TF1 pattern matching no key; `CKVIEW_NAME_BASED_CHECKPOINT` for
 // `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint; `CKVIEW_UNSUPPORTED` for a V1 checkpoint.
 ckview_status ckview_rewrite(const ckview_reader *reader,

@@ -308,6 +308,10 @@ fn mistakes_are_errors_that_write_nothing() {
         let error = rewrite(&legacy, &same, &RewriteOptions::default()).unwrap_err();
         assert!(matches!(error, RewriteError::SameCheckpoint { .. }), "{error}");
     }
+    for directory in [format!("{}/", dir.display()), String::new(), "..".into()] {
+        let error = rewrite(&legacy, Path::new(&directory), &RewriteOptions::default()).unwrap_err();
+        assert!(matches!(error, RewriteError::NotAPrefix { .. }), "{directory:?}: {error}");
+    }
     let error = rewrite(&legacy, &dir.join("missing/out"), &RewriteOptions::default()).unwrap_err();
     assert!(matches!(error, RewriteError::Write { .. }), "{error}");
 }

@@ -79,7 +79,9 @@ fn report_rewrite_error(error_out: *mut *mut ckview_error, error: &RewriteError)
         RewriteError::NoSuchKey { .. } => CKVIEW_KEY_NOT_FOUND,
         RewriteError::SlotsWithoutGraph { .. } => CKVIEW_NAME_BASED_CHECKPOINT,
         RewriteError::Write { .. } => CKVIEW_IO_ERROR,
-        RewriteError::NoSuchNode { .. } | RewriteError::DropsRoot { .. } | RewriteError::SameCheckpoint { .. } => CKVIEW_INVALID_ARGUMENT,
+        RewriteError::NoSuchNode { .. } | RewriteError::DropsRoot { .. } | RewriteError::SameCheckpoint { .. } | RewriteError::NotAPrefix { .. } => {
+            CKVIEW_INVALID_ARGUMENT
+        }
     };
     report(error_out, status, &error.to_string())
 }
@@ -99,7 +101,8 @@ fn report_rewrite_error(error_out: *mut *mut ckview_error, error: &RewriteError)
 /// On success, `*summary_out` (when not NULL) receives the counts and sizes. Statuses besides
 /// the reader's own (`CKVIEW_CHECKSUM_MISMATCH` for a damaged source, `CKVIEW_IO_ERROR` for a
 /// failed read or write, ...): `CKVIEW_INVALID_ARGUMENT` for a NULL `reader` or `out_prefix`, a
-/// path that names no node, the root in `drop`, or `out_prefix` being the checkpoint read;
+/// path that names no node, the root in `drop`, an `out_prefix` that is the checkpoint read or
+/// names a directory (`dir/`);
 /// `CKVIEW_KEY_NOT_FOUND` for a TF1 pattern matching no key; `CKVIEW_NAME_BASED_CHECKPOINT` for
 /// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint; `CKVIEW_UNSUPPORTED` for a V1 checkpoint.
 #[no_mangle]

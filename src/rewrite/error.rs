@@ -37,6 +37,10 @@ pub enum RewriteError {
     )]
     SlotsWithoutGraph { prefix: PathBuf },
 
+    /// The output prefix names no file: it is empty or ends with a path separator.
+    #[error("{path}: the output is a checkpoint prefix such as dir/ckpt-1, not a directory")]
+    NotAPrefix { path: PathBuf },
+
     /// The output prefix is the source checkpoint itself.
     #[error("{prefix}: the output is the checkpoint being read; write to another prefix")]
     SameCheckpoint { prefix: PathBuf },

@@ -73,6 +73,10 @@ pub struct RewriteSummary {
 /// replaced (its index last).
 pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> Result<RewriteSummary> {
     let prefix = source.prefix();
+    let text = out_prefix.as_os_str().as_encoded_bytes();
+    if out_prefix.file_name().is_none() || text.ends_with(b"/") || text.ends_with(b"/.") {
+        return Err(RewriteError::NotAPrefix { path: out_prefix.to_path_buf() });
+    }
     if same_files(prefix, out_prefix) {
         return Err(RewriteError::SameCheckpoint { prefix: prefix.to_path_buf() });
     }
