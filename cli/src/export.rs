@@ -165,6 +165,10 @@ pub fn run(ckpt: &OsStr, out_path: &Path, request: Request<'_>, as_json: bool, o
         }
     };
     progress.bar.finish_and_clear();
+    finish(ckpt, result, as_json, out)
+}
+
+fn finish(ckpt: &OsStr, result: Result<ExportReport, ExportError>, as_json: bool, out: &mut Out) -> Outcome {
     let report = result.map_err(|error| match error {
         ExportError::UnsupportedDtypes { .. } => Failure::Error(format!("{error} (--skip-unsupported, or --drop them)")),
         other => Failure::Error(other.to_string()),
