@@ -76,3 +76,33 @@ fn restored_by_tensorflow(source: &Path, dir: &Path) {
         assert!(verdict["variables"].as_array().unwrap().iter().all(|variable| variable[1] == true), "{verdict}");
     }
 }
+
+/// The C++ binding's `ReaderRef::rewrite` (bindings/cpp/tests/test_rewrite.cpp): the same
+/// summaries as the Rust API, mistakes as `ckview::Error`s with the C statuses.
+#[test]
+fn cpp_rewrites_equal_rusts() {
+    let source = fixture_dir("adam_trained").join("legacy/ckpt-1");
+    let tf1 = fixture_dir("adam_trained").join("tf1/model.ckpt");
+    for instrument in [Instrument::Sanitizers, Instrument::None] {
+        let dir = std::env::temp_dir().join(format!("ckview-rewrite-cpp-{}-{instrument:?}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = compile("test_rewrite_cpp", &[root().join("bindings/cpp/tests/test_rewrite.cpp")], true, instrument);
+        let output = String::from_utf8(run(&exe, &[&source, &tf1, &dir], instrument).stdout).unwrap();
+        let expected = [
+            ("cpp-drop-slots", &source, RewriteOptions { drop_slots: true, ..Default::default() }),
+            ("cpp-select-model", &source, RewriteOptions { drop_slots: true, select: vec!["root.model".into()], ..Default::default() }),
+            ("cpp-tf1", &tf1, RewriteOptions { drop: vec!["*/Adam*".into()], ..Default::default() }),
+        ];
+        let reference = dir.join("reference");
+        std::fs::create_dir(&reference).unwrap();
+        let lines: Vec<&str> = output.lines().collect();
+        for ((name, from, options), line) in expected.iter().zip(&lines) {
+            let s = rewrite(&Bundle::open(from).unwrap(), &reference.join(name), options).unwrap();
+            let want = format!("{name} nodes {} {} tensors {} {} bytes {} {}", s.nodes_before, s.nodes_after, s.tensors_before, s.tensors_after, s.bytes_before, s.bytes_after);
+            assert_eq!(*line, want, "{output}");
+        }
+        assert_eq!(lines.len(), expected.len(), "{output}");
+        assert!(!dir.join("never.index").exists() && !dir.join("never.data-00000-of-00001").exists());
+    }
+}

@@ -191,6 +191,18 @@ struct OpenOptions {
   std::shared_ptr<Storage> storage;
 };
 
+/// What ReaderRef::rewrite leaves out (ckview_rewrite_options).
+struct RewriteOptions {
+  /// The optimizer state: optimizers, their slot variables and what only they hold.
+  bool drop_slots = false;
+  /// Nodes (ids "#14", dotted paths as `ckview tree` prints them, full names) to leave out with
+  /// what only they reach; for a TF1 checkpoint, keys or globs ("*/adam_m").
+  std::vector<std::string> drop;
+  /// When not empty: only these subtrees, the path to them and the root's save_counter (TF1: keys
+  /// or globs).
+  std::vector<std::string> select;
+};
+
 namespace detail {
 
 template <class T, void (*Free)(T *)>
@@ -654,6 +666,27 @@ class ReaderRef {
     const Status status = ckview_reader_list(reader_, &list, &error);
     io.check(status, error, "ckview_reader_list");
     return TensorList(list);
+  }
+  /// Writes a new checkpoint at `out_prefix` without what `options` leaves out, that TensorFlow
+  /// restores (ckview_rewrite): every kept tensor's bytes unchanged, checksums verified on the way,
+  /// nothing left at `out_prefix` when it throws. Returns the counts and sizes before and after.
+  ckview_rewrite_summary rewrite(const std::string &out_prefix, const RewriteOptions &options = {}) const {
+    const auto strs = [](const std::vector<std::string> &items) {
+      std::vector<ckview_str> out;
+      out.reserve(items.size());
+      for (const std::string &item : items) out.push_back(ckview_str{item.data(), item.size()});
+      return out;
+    };
+    const std::vector<ckview_str> drop = strs(options.drop), select = strs(options.select);
+    const ckview_rewrite_options c_options{options.drop_slots ? CKVIEW_REWRITE_DROP_SLOTS : 0u,
+                                           drop.empty() ? nullptr : drop.data(), drop.size(),
+                                           select.empty() ? nullptr : select.data(), select.size()};
+    ckview_rewrite_summary summary{};
+    ckview_error *error = nullptr;
+    detail::IoScope io;
+    const Status status = ckview_rewrite(reader_, out_prefix.c_str(), &c_options, &summary, &error);
+    io.check(status, error, "ckview_rewrite");
+    return summary;
   }
 
  protected:
