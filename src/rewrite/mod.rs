@@ -89,7 +89,7 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
     let mut renames = HashMap::new();
     let (graph, kept_names, nodes) = match ObjectGraph::load(source) {
         Ok(graph) => {
-            let plan = plan::plan(source, &graph, options)?;
+            let plan = plan::plan(source, &graph, &names, options)?;
             let keep = |key: &Vec<u8>| {
                 plan.kept_keys.contains(key) || (!plan.owned_keys.contains(key) && options.select.is_empty())
             };

@@ -22,7 +22,7 @@ use crate::format::proto::trackable_object_graph::TrackableObject;
 use crate::format::proto::TrackableObjectGraph;
 use crate::format::Bundle;
 use crate::graph::{GraphError, ObjectGraph, OBJECT_GRAPH_KEY};
-use crate::view::{attribute_tensors, OptimizerState};
+use crate::view::{is_suffixed_key, OptimizerState};
 
 use super::error::{RewriteError, Result};
 use super::naming::Namer;
@@ -59,7 +59,8 @@ fn mark(graph: &ObjectGraph, prefix: &Path, specs: &[String]) -> Result<Vec<bool
 }
 
 /// Plans the rewrite of `bundle`, whose object graph is `graph`.
-pub(crate) fn plan(bundle: &Bundle, graph: &ObjectGraph, options: &RewriteOptions) -> Result<GraphPlan> {
+/// `names` are the bundle's tensor keys in key order (no header, no slice keys).
+pub(crate) fn plan(bundle: &Bundle, graph: &ObjectGraph, names: &[Vec<u8>], options: &RewriteOptions) -> Result<GraphPlan> {
     let prefix = bundle.prefix();
     let count = graph.num_nodes();
     let mut cut = mark(graph, prefix, &options.drop)?;
@@ -116,11 +117,11 @@ pub(crate) fn plan(bundle: &Bundle, graph: &ObjectGraph, options: &RewriteOption
         bare[0] = !inside[0];
     }
     let kept = graph.reached_without(&cut);
-    rebuild(bundle, graph, &kept, &bare)
+    rebuild(bundle, graph, names, &kept, &bare)
 }
 
 /// The graph without the nodes `kept` leaves out, and the keys of the tensors that remain.
-fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -> Result<GraphPlan> {
+fn rebuild(bundle: &Bundle, graph: &ObjectGraph, names: &[Vec<u8>], kept: &[bool], bare: &[bool]) -> Result<GraphPlan> {
     let entry = bundle.entry(OBJECT_GRAPH_KEY)?.ok_or_else(|| GraphError::NameBasedCheckpoint { prefix: bundle.prefix().to_path_buf() })?;
     let serialized = bundle.read_string_scalar(OBJECT_GRAPH_KEY, &entry)?;
     let corrupt = |reason: String| GraphError::CorruptObjectGraph { prefix: bundle.prefix().to_path_buf(), reason };
@@ -142,7 +143,7 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -
     let mut tensors = Vec::new();
     let mut nodes = Vec::with_capacity(next as usize);
     for (node_id, node) in source.nodes.into_iter().enumerate() {
-        let keys = node_keys(bundle, &node)?;
+        let keys = node_keys(names, &node);
         let keep = kept[node_id] && !bare[node_id];
         if keep {
             kept_keys.extend(keys.iter().map(|(_, key)| key.clone()));
@@ -188,19 +189,30 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, kept: &[bool], bare: &[bool]) -
     })
 }
 
-/// The bundle keys of a node's tensors (a table's `-keys` and `-values` included), each with
-/// the index of its attribute.
-fn node_keys(bundle: &Bundle, node: &TrackableObject) -> Result<Vec<(usize, Vec<u8>)>> {
+/// The bundle keys of a node's tensors, each with the index of its attribute: an attribute's
+/// `checkpoint_key` itself when the bundle has it, else every key that is it plus a suffix (a
+/// table's `-keys` and `-values`), as [`crate::view::attribute_tensors`] finds them, by binary
+/// search in `names` rather than a seek in the index for each.
+fn node_keys(names: &[Vec<u8>], node: &TrackableObject) -> Vec<(usize, Vec<u8>)> {
     let siblings: Vec<&str> = node.attributes.iter().map(|attribute| attribute.checkpoint_key.as_str()).collect();
     let mut keys = Vec::new();
     for (index, attribute) in node.attributes.iter().enumerate() {
-        for tensor in attribute_tensors(bundle, &attribute.checkpoint_key, &siblings)? {
-            if tensor.entry.is_some() {
-                keys.push((index, tensor.key.into_bytes()));
+        let key = attribute.checkpoint_key.as_bytes();
+        if key.is_empty() {
+            continue;
+        }
+        let start = names.partition_point(|name| name.as_slice() < key);
+        if names.get(start).is_some_and(|name| name.as_slice() == key) {
+            keys.push((index, key.to_vec()));
+            continue;
+        }
+        for name in names[start..].iter().take_while(|name| name.starts_with(key)) {
+            if is_suffixed_key(&attribute.checkpoint_key, name, &siblings) {
+                keys.push((index, name.clone()));
             }
         }
     }
-    Ok(keys)
+    keys
 }
 
 /// Gives the tensors of kept nodes the keys TensorFlow would write for the graph that remains
