@@ -215,3 +215,55 @@ def test_refusals_leave_nothing(ckview_binary, fixtures_dir, tmp_path):
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.startswith("ckview: error: ") and result.stderr.count("\n") == 1, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- the same from Python: reader.export_safetensors and reader.state_dict -----------------
+
+import ckview  # noqa: E402
+import ckview.export  # noqa: E402
+
+
+@pytest.mark.parametrize("path,tf_path", CHECKPOINTS)
+def test_python_export_and_state_dict_equal_tensorflow(fixtures_dir, v1_answers, tmp_path, path, tf_path):
+    reader = tf.train.load_checkpoint(str(fixtures_dir / tf_path))
+    dtypes = reader.get_variable_to_dtype_map()
+    with ckview.load_checkpoint(str(fixtures_dir / path)) as ours:
+        report = ours.export_safetensors(tmp_path / "model.safetensors", skip_unsupported=True)
+        state = ours.state_dict(skip_unsupported=True)
+    data = (tmp_path / "model.safetensors").read_bytes()
+    written = dict(safetensors.deserialize(data))
+    with safetensors.safe_open(str(tmp_path / "model.safetensors"), framework="numpy") as opened:
+        keys = {name[len("tensorflow_key:"):]: key for name, key in opened.metadata().items() if name.startswith("tensorflow_key:")}
+    assert report.tensors == len(written) == len(state) and set(state) == set(written) == set(keys)
+    assert report.skipped_unsupported == sum(1 for key in dtypes if key != OBJECT_GRAPH and dtypes[key].name not in SAFETENSORS_DTYPES)
+    for name, value in state.items():
+        expected = np.asarray(tensorflow_value(reader, keys[name], tf_path, v1_answers))
+        assert np.asarray(value).dtype == expected.dtype and np.asarray(value).shape == expected.shape, name
+        assert np.asarray(value).tobytes() == expected.tobytes() == bytes(written[name]["data"]), name
+
+
+def test_python_rename_progress_and_errors(fixtures_dir, tmp_path):
+    prefix = str(fixtures_dir / "keras_adam" / "model")
+    seen, progress = [], []
+
+    def rename(tensor):
+        seen.append(tensor)
+        return None if tensor.optimizer_state else tensor.full_name.replace("/", ".")
+
+    with ckview.CheckpointView(prefix) as view:
+        report = ckview.export.export_safetensors(view, tmp_path / "m.safetensors", rename=rename,
+                                                  progress=lambda done, total: progress.append((done, total)))
+    names = dict(safetensors.deserialize((tmp_path / "m.safetensors").read_bytes()))
+    assert sorted(names) == ["dense_a.bias", "dense_a.kernel", "dense_b.bias", "dense_b.kernel"]
+    assert report.deselected == len(seen) - 4 and progress[-1][0] == progress[-1][1] == report.bytes
+    tf_keys = set(tf.train.load_checkpoint(prefix).get_variable_to_shape_map()) - {OBJECT_GRAPH}
+    assert {tensor.key for tensor in seen} == tf_keys
+    with pytest.raises(ZeroDivisionError):
+        ckview.load_checkpoint(prefix).export_safetensors(tmp_path / "x.safetensors", rename=lambda tensor: 1 / 0)
+    with pytest.raises(ckview.CkviewError) as refused:
+        ckview.load_checkpoint(prefix).export_safetensors(tmp_path / "x.safetensors", rename=lambda tensor: "same")
+    assert refused.value.status_name == "CKVIEW_DUPLICATE_NAME"
+    with pytest.raises(ckview.CkviewError) as refused:
+        ckview.load_checkpoint(str(fixtures_dir / "dtype_zoo" / "zoo")).export_safetensors(tmp_path / "x.safetensors")
+    assert refused.value.status_name == "CKVIEW_UNSUPPORTED_DTYPE"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]

@@ -227,6 +227,21 @@ class CheckpointReader(Managed):
                             error=error, allow=allow)
         return None if status == _native.KEY_NOT_FOUND else handle
 
+    def export_safetensors(self, path, **options):
+        """Writes this checkpoint's tensors to the safetensors file `path`: see
+        `ckview.export.export_safetensors` for the options (names, drop_slots, skip_unsupported,
+        max_shard_size, rename, progress). Returns an `ExportReport`."""
+        from .export import export_safetensors
+
+        return export_safetensors(self, path, **options)
+
+    def state_dict(self, **options):
+        """{name: array} of the tensors `export_safetensors` would write, under the same names:
+        see `ckview.export.state_dict`."""
+        from .export import state_dict
+
+        return state_dict(self, **options)
+
 
 def load_checkpoint(save_path, *, mmap=False, filesystem=None):
     """A `CheckpointReader` for the checkpoint `save_path` leads to.
