@@ -50,7 +50,7 @@ impl Reading<'_> {
             Source::Bundle(bundle) => Some(*bundle),
             Source::V1(_) => None,
         };
-        if let (Some(bundle), Some(entry)) = (bundle, &planned.entry) {
+        if let (Some(bundle), Some(entry)) = (bundle.filter(|bundle| bundle.storage().maps()), &planned.entry) {
             match bundle.borrow_value(&planned.key_bytes, entry, Verify::Checksums) {
                 Ok(bytes) => return Ok(Cow::Borrowed(bytes)),
                 Err(FormatError::Unsupported { .. }) => {}
