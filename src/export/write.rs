@@ -19,7 +19,7 @@ use safetensors::Dtype;
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
 use super::{ExportOptions, ExportReport, ProgressFn, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
-use crate::format::{FormatError, Verify};
+use crate::format::{host_endianness, swap_width, Endianness, FormatError, Verify};
 
 /// What every tensor's view shares: the source, the first error, the progress.
 struct Reading<'s> {
@@ -77,6 +77,18 @@ impl Reading<'_> {
         }
         Ok(Cow::Owned(buffer))
     }
+
+    /// The values in little-endian order, as safetensors stores them: the read paths give the
+    /// host's order, which on a big-endian host is swapped here, per unit of `swap_width`.
+    fn little_endian<'v>(&self, planned: &Planned, values: Cow<'v, [u8]>) -> Cow<'v, [u8]> {
+        let width = swap_width(planned.tensor.dtype) as usize;
+        if host_endianness() == Endianness::Little || width < 2 {
+            return values;
+        }
+        let mut owned = values.into_owned();
+        owned.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+        Cow::Owned(owned)
+    }
 }
 
 /// One tensor, read when the writer asks for its bytes.
@@ -100,7 +112,7 @@ impl View for Lazy<'_, '_> {
             return Cow::Borrowed(&[]);
         }
         let values = match self.reading.values(self.planned) {
-            Ok(values) if values.len() as u64 == self.planned.size => values,
+            Ok(values) if values.len() as u64 == self.planned.size => self.reading.little_endian(self.planned, values),
             Ok(values) => {
                 self.reading.fail(ExportError::Safetensors {
                     path: self.reading.source.path().to_path_buf(),

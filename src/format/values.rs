@@ -30,7 +30,7 @@ pub enum Verify {
 }
 
 /// Bytes per byte-swapped unit: a complex number swaps each component on its own.
-fn swap_width(dtype: DataType) -> u64 {
+pub fn swap_width(dtype: DataType) -> u64 {
     match dtype {
         DataType::DtComplex64 => 4,
         DataType::DtComplex128 => 8,
