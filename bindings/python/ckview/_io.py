@@ -201,6 +201,8 @@ def open_handle(function, save_path, mmap, filesystem):
     options, storage = open_options(mmap, filesystem)
     handle, error = ctypes.c_void_p(), ctypes.c_void_p()
     path = os.fsencode(save_path)
+    if b"\0" in path:  # C would read the path up to the NUL and open another file
+        raise ValueError(f"embedded null byte in path {save_path!r}")
     options_pointer = ctypes.byref(options) if options is not None else None
     if storage is None:
         status, raised = function(path, options_pointer, ctypes.byref(handle), ctypes.byref(error)), []

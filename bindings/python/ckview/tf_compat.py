@@ -6,11 +6,6 @@ import re
 
 from .reader import load_checkpoint
 
-try:
-    import numpy
-except ImportError:  # pragma: no cover
-    numpy = None
-
 # TensorFlow's DType.size: bytes per element (as_numpy_dtype's itemsize;
 # 0 for string, resource and variant; 1 for the sub-byte types ml_dtypes keeps one to a byte).
 _SIZES = {
@@ -34,6 +29,8 @@ class DType(str):
 
     @property
     def as_numpy_dtype(self):
+        import numpy  # imported here: `import ckview` does not import numpy
+
         if self in _ML_DTYPES:
             import ml_dtypes
             return getattr(ml_dtypes, str(self))
@@ -51,7 +48,8 @@ class DType(str):
 
 def list_variables(ckpt_dir_or_file):
     """`[(key, shape), ...]` sorted by key, as `tf.train.list_variables`."""
-    shapes = load_checkpoint(ckpt_dir_or_file).get_variable_to_shape_map()
+    with load_checkpoint(ckpt_dir_or_file) as reader:
+        shapes = reader.get_variable_to_shape_map()
     return [(name, shapes[name]) for name in sorted(shapes)]
 
 
@@ -59,7 +57,8 @@ def load_variable(ckpt_dir_or_file, name):
     """The value of `name` (a trailing `:0` is dropped), as `tf.train.load_variable`."""
     if name.endswith(":0"):
         name = name[:-2]
-    return load_checkpoint(ckpt_dir_or_file).get_tensor(name)
+    with load_checkpoint(ckpt_dir_or_file) as reader:
+        return reader.get_tensor(name)
 
 
 class CheckpointState:

@@ -5,7 +5,7 @@ from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
 
 from . import _io, _native
 from ._native import lib
-from ._managed import Managed
+from ._managed import Handle, Managed
 from .errors import CkviewError, raise_for
 
 
@@ -61,8 +61,9 @@ class CheckpointView(Managed):
     file or a data shard. A TF1 name-based checkpoint raises `ValueError`
     (`ckview.NameBasedCheckpointError`); other bad files raise `ckview.CkviewError`.
 
-    `mmap=True` memory-maps the data shards (tensor values are copied straight from the map; a
-    file that shrinks or fails under the open view can then kill the process with SIGBUS).
+    `mmap=True` memory-maps the data shards, so that `reader().get_tensor(key, copy=False)` can
+    return their bytes without a copy (a file that shrinks or fails under the map can then kill
+    the process with SIGBUS).
     `filesystem` reads the checkpoint through any object with `open(path, "rb")` returning a
     file object with `seek`, `read` and `close`, such as an fsspec filesystem (gcsfs, s3fs,
     `fsspec.filesystem("memory")`); paths are given to it as `str`. An exception the
@@ -71,15 +72,14 @@ class CheckpointView(Managed):
 
     def __init__(self, save_path, *, mmap=False, filesystem=None):
         self._mmap = bool(mmap)
-        # The storage (when filesystem= is given) holds the callbacks and the open files; it
-        # lives as long as this view, past the ckview_close that closes the files.
-        self._handle, self._storage = _io.open_handle(lib.ckview_open_with, save_path, mmap, filesystem)
+        # The storage (when filesystem= is given) holds the callbacks and the open files; the
+        # handle keeps it past the ckview_close that closes the files.
+        pointer, self._storage = _io.open_handle(lib.ckview_open_with, save_path, mmap, filesystem)
+        self._handle = Handle(pointer, lib.ckview_close, "CheckpointView", keep=self._storage)
         count = c_size_t()
-        raise_for(lib.ckview_node_count(self._handle, byref(count)))
+        with self._handle as view:
+            raise_for(lib.ckview_node_count(view, byref(count)))
         self._num_nodes = count.value
-
-    def _free(self, handle):
-        lib.ckview_close(handle)
 
     def _node(self, node_id):
         """A node id as TensorFlow indexes its node list (negative ids count from the end)."""
@@ -97,36 +97,41 @@ class CheckpointView(Managed):
 
     def children(self, node_id):
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
-        view, node = self._live(), self._node(node_id)
+        node = self._node(node_id)
         children, count = _CHILD_POINTER(), c_size_t()  # the hot path: _borrowed_array inlined
-        status = lib.ckview_children(view, node, byref(children), byref(count))
-        if status:
-            raise_for(status)
-        count = count.value
-        if not count:
-            return {}
-        if _CHILD_STRUCT is None:
-            return {child.name.text(): child.node_id for child in children[:count]}
-        # One copy of the whole array, unpacked to (name ptr, name len, node id) tuples: far
-        # cheaper than a ctypes structure per child.
-        raw = string_at(children, count * _CHILD_STRUCT.size)
-        return {string_at(ptr, length).decode("utf-8"): child for ptr, length, child in _CHILD_STRUCT.iter_unpack(raw)}
+        with self._handle as view:  # the names are borrowed from the view: read them before letting go
+            status = lib.ckview_children(view, node, byref(children), byref(count))
+            if status:
+                raise_for(status)
+            count = count.value
+            if not count:
+                return {}
+            if _CHILD_STRUCT is None:
+                return {child.name.text(): child.node_id for child in children[:count]}
+            # One copy of the whole array, unpacked to (name ptr, name len, node id) tuples: far
+            # cheaper than a ctypes structure per child.
+            raw = string_at(children, count * _CHILD_STRUCT.size)
+            return {string_at(ptr, length).decode("utf-8"): child for ptr, length, child in _CHILD_STRUCT.iter_unpack(raw)}
 
     def descendants(self):
         """Node 0 and every node reachable from it, breadth first."""
         ids = ctypes.POINTER(c_uint32)()
         count = c_size_t()
-        raise_for(lib.ckview_descendants(self._live(), byref(ids), byref(count)))
-        return ids[: count.value]
+        with self._handle as view:
+            raise_for(lib.ckview_descendants(view, byref(ids), byref(count)))
+            return ids[: count.value]
 
     def path(self, node_id):
         """The dotted path of a node (`root.leaf.a_var`), or None when it is unreachable."""
-        return _PathBuffer().path(self._live(), self._node(node_id))
+        node = self._node(node_id)
+        with self._handle as view:
+            return _PathBuffer().path(view, node)
 
     def _descendants_with_paths(self):
         """`{node_id: path}` in `descendants()` order, as TensorFlow's private method gives it."""
-        view, paths = self._live(), _PathBuffer()  # one buffer for every path
-        return {node: paths.path(view, node) for node in self.descendants()}
+        paths = _PathBuffer()  # one buffer for every path
+        with self._handle as view:
+            return {node: paths.path(view, node) for node in self.descendants()}
 
     def attributes(self, node_id):
         """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
@@ -141,18 +146,22 @@ class CheckpointView(Managed):
 
     def _records(self, node_id, function, structure, convert):
         """The node's array from one call of `function`, each record converted."""
-        records, count = _borrowed_array(function, self._live(), self._node(node_id), structure)
-        return [convert(record) for record in records[:count]]
+        node = self._node(node_id)
+        with self._handle as view:
+            records, count = _borrowed_array(function, view, node, structure)
+            return [convert(record) for record in records[:count]]
 
     # Tensors -------------------------------------------------------------------------------
 
     def reader(self):
-        """A `CheckpointReader` over this view's bundle (valid while the view is open)."""
+        """A `CheckpointReader` over this view's bundle. It raises "this CheckpointView is
+        closed" once the view is closed; closing it leaves the view open."""
         from .reader import CheckpointReader
 
         handle = c_void_p()
-        raise_for(lib.ckview_reader_of_view(self._live(), byref(handle)))
-        return CheckpointReader(_borrowed=handle, _owner=self)
+        with self._handle as view:
+            raise_for(lib.ckview_reader_of_view(view, byref(handle)))
+        return CheckpointReader(_borrowed=Handle(handle, None, "CheckpointReader", parent=self._handle), _owner=self)
 
     def tensor(self, node_id, attribute="VARIABLE_VALUE"):
         """The value of a node's serialized tensor (by default a variable's value)."""
@@ -212,10 +221,15 @@ class CheckpointView(Managed):
         callback = _native.CHILDREN_CALLBACK(list_children)
         comparison, error = c_void_p(), c_void_p()
         run = lib.ckview_diff if diff else lib.ckview_match
-        status = run(self._live(), 0, callback, None, byref(comparison), byref(error))
+        # The callback may close this view (or another thread may): the handle is freed only
+        # once this call lets go of it.
+        with self._handle as view:
+            status = run(view, 0, callback, None, byref(comparison), byref(error))
         if raised:
             if error.value:
                 lib.ckview_error_free(error)
+            if comparison.value:
+                lib.ckview_comparison_free(comparison)
             raise raised[0]
         raise_for(status, error)
         try:
