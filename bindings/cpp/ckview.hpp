@@ -203,6 +203,37 @@ struct RewriteOptions {
   std::vector<std::string> select;
 };
 
+/// One tensor as ExportOptions::rename sees it (ckview_export_tensor): its strings borrowed for
+/// the call only.
+struct ExportTensor {
+  std::string_view key;
+  /// The name the naming gives it.
+  std::string_view name;
+  /// The object path and Keras full name, empty when the checkpoint has none for it.
+  std::optional<std::string_view> path, full_name;
+  /// TensorFlow's dtype name ("float32").
+  std::string_view dtype;
+  std::vector<uint64_t> shape;
+  bool optimizer_state = false;
+};
+
+/// How ReaderRef::export_safetensors names and chooses tensors (ckview_export_options).
+struct ExportOptions {
+  /// CKVIEW_EXPORT_NAMES_DEFAULT (paths with an object graph, keys without), _PATH, _KEY or _FULL_NAME.
+  uint32_t naming = CKVIEW_EXPORT_NAMES_DEFAULT;
+  /// Leave out the optimizer state (needs an object graph).
+  bool drop_slots = false;
+  /// Leave out dtypes safetensors cannot hold instead of throwing Error(CKVIEW_UNSUPPORTED_DTYPE).
+  bool skip_unsupported = false;
+  /// Bytes of values per file (0: one file): STEM-00001-of-0000N.safetensors and OUT.index.json.
+  uint64_t max_shard_size = 0;
+  /// The name to write a tensor under, or std::nullopt to leave it out; empty: the naming's
+  /// names. An exception it throws comes out of export_safetensors / export_names unchanged.
+  std::function<std::optional<std::string>(const ExportTensor &)> rename;
+  /// Called after each tensor with bytes written so far and in all; an exception stops the export.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
 namespace detail {
 
 template <class T, void (*Free)(T *)>
@@ -331,6 +362,63 @@ class IoScope {
 };
 
 inline std::string_view view_of(ckview_str text) noexcept { return std::string_view(text.ptr, text.len); }
+
+/// The C options of an ExportOptions, its callables behind trampolines that keep the first
+/// exception for after the call.
+class ExportCall {
+ public:
+  explicit ExportCall(const ExportOptions &options) : options_(options) {
+    c_.naming = options.naming;
+    c_.flags = (options.drop_slots ? CKVIEW_EXPORT_DROP_OPTIMIZER_STATE : 0u) |
+               (options.skip_unsupported ? CKVIEW_EXPORT_SKIP_UNSUPPORTED : 0u);
+    c_.max_shard_size = options.max_shard_size;
+    c_.name = options.rename ? &ExportCall::name : nullptr;
+    c_.progress = options.progress ? &ExportCall::progress : nullptr;
+    c_.userdata = this;
+  }
+  [[nodiscard]] const ckview_export_options *get() const noexcept { return &c_; }
+  /// Rethrows what a callable threw; else throws for a failed status.
+  void check(Status status, ckview_error *raw, const char *function) {
+    ErrorPtr error(raw);
+    if (thrown_ && status == CKVIEW_CALLBACK_FAILED) std::rethrow_exception(thrown_);
+    detail::check(status, error.release(), function);
+  }
+
+ private:
+  static int32_t name(void *userdata, const ckview_export_tensor *tensor, ckview_export_name *answer) noexcept {
+    auto *call = static_cast<ExportCall *>(userdata);
+    try {
+      ExportTensor described;
+      described.key = view_of(tensor->key);
+      described.name = view_of(tensor->name);
+      if (tensor->has_path) described.path = view_of(tensor->path);
+      if (tensor->has_full_name) described.full_name = view_of(tensor->full_name);
+      described.dtype = tensor->dtype;
+      described.shape.assign(tensor->shape, tensor->shape + tensor->rank);
+      described.optimizer_state = tensor->optimizer_state;
+      const std::optional<std::string> chosen = call->options_.rename(described);
+      if (!chosen) return ckview_export_name_skip(answer) == CKVIEW_OK ? 0 : 1;
+      return ckview_export_name_set(answer, chosen->data(), chosen->size()) == CKVIEW_OK ? 0 : 1;
+    } catch (...) {
+      call->thrown_ = std::current_exception();
+      return 1;
+    }
+  }
+  static int32_t progress(void *userdata, uint64_t done, uint64_t total) noexcept {
+    auto *call = static_cast<ExportCall *>(userdata);
+    try {
+      call->options_.progress(done, total);
+      return 0;
+    } catch (...) {
+      call->thrown_ = std::current_exception();
+      return 1;
+    }
+  }
+
+  const ExportOptions &options_;
+  ckview_export_options c_{};
+  std::exception_ptr thrown_;
+};
 
 inline std::size_t to_size(uint64_t value, const char *what) {
   if (value > std::numeric_limits<std::size_t>::max())
@@ -687,6 +775,37 @@ class ReaderRef {
     const Status status = ckview_rewrite(reader_, out_prefix.c_str(), &c_options, &summary, &error);
     io.check(status, error, "ckview_rewrite");
     return summary;
+  }
+  /// Writes the tensors to the safetensors file `path` (ckview_export_safetensors): values
+  /// verified, partitioned tensors assembled, big-endian ones swapped; nothing left at `path` when
+  /// it throws (Error CKVIEW_UNSUPPORTED_DTYPE, CKVIEW_DUPLICATE_NAME, ..., or what `rename` or
+  /// `progress` threw). Returns the counts.
+  ckview_export_report export_safetensors(const std::string &path, const ExportOptions &options = {}) const {
+    detail::ExportCall call(options);
+    ckview_export_report report{};
+    ckview_error *error = nullptr;
+    detail::IoScope io;
+    const Status status = ckview_export_safetensors(reader_, path.c_str(), call.get(), &report, &error);
+    call.check(status, error, "ckview_export_safetensors");
+    return report;
+  }
+  /// (name in the file, bundle key) of each tensor export_safetensors would write with `options`,
+  /// in key order (ckview_export_names); nothing is written or read.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> export_names(const ExportOptions &options = {}) const {
+    detail::ExportCall call(options);
+    ckview_export_name_list *list = nullptr;
+    ckview_error *error = nullptr;
+    detail::IoScope io;
+    call.check(ckview_export_names(reader_, call.get(), &list, &error), error, "ckview_export_names");
+    std::unique_ptr<ckview_export_name_list, detail::Deleter<ckview_export_name_list, ckview_export_names_free>> owned(list);
+    std::vector<std::pair<std::string, std::string>> names;
+    const std::size_t count = ckview_export_names_count(list);
+    for (std::size_t i = 0; i < count; i++) {
+      ckview_str name{}, key{};
+      detail::check(ckview_export_names_get(list, i, &name, &key), nullptr, "ckview_export_names_get");
+      names.emplace_back(std::string(detail::view_of(name)), std::string(detail::view_of(key)));
+    }
+    return names;
   }
 
  protected:
