@@ -302,6 +302,20 @@ typedef struct {
   uint64_t other_object;
 } ckview_conflict;
 
+// Every tensor of a list as columns, borrowed from the list (valid until it is freed), so that
+// a caller reads the metadata of thousands of keys in one call instead of several per key.
+// Tensor `i` has the key `keys[key_ends[i-1] .. key_ends[i]]` (from 0 for `i` = 0; any bytes,
+// not NUL-terminated), the dtype `dtypes[i]` (as `ckview_tensor_dtype`) and the shape
+// `dims[dim_ends[i-1] .. dim_ends[i]]`. The pointers are never NULL, even when `count` is 0.
+typedef struct {
+  size_t count;
+  const char *keys;
+  const size_t *key_ends;
+  const int32_t *dtypes;
+  const uint64_t *dims;
+  const size_t *dim_ends;
+} ckview_tensor_table;
+
 // One dimension of a stored slice: `length` is -1 for "the whole dimension".
 typedef struct {
   uint64_t start;
@@ -641,6 +655,13 @@ ckview_status ckview_tensor_list_count(const ckview_tensor_list *list, size_t *c
 ckview_status ckview_tensor_list_get(const ckview_tensor_list *list,
                                      size_t index,
                                      const ckview_tensor **tensor_out);
+
+// Every tensor of the list at once, as columns borrowed from the list (`ckview_tensor_table`):
+// what `ckview_tensor_key`, `ckview_tensor_dtype` and `ckview_tensor_shape` give for each
+// tensor, in the list's order. The first call builds them; the list stays usable from any
+// number of threads.
+ckview_status ckview_tensor_list_table(const ckview_tensor_list *list,
+                                       ckview_tensor_table *table_out);
 
 // Frees a tensor list and the tensors borrowed from it. NULL is accepted.
 void ckview_tensor_list_free(ckview_tensor_list *list);

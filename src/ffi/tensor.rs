@@ -95,6 +95,32 @@ pub struct ckview_tensor {
 /// Every tensor of a bundle, in key order. Opaque; free with `ckview_tensor_list_free`.
 pub struct ckview_tensor_list {
     tensors: Vec<ckview_tensor>,
+    /// The columns `ckview_tensor_list_table` lends, built on its first call.
+    table: std::sync::OnceLock<TableColumns>,
+}
+
+/// The memory behind a `ckview_tensor_table`.
+struct TableColumns {
+    keys: Vec<u8>,
+    key_ends: Vec<usize>,
+    dtypes: Vec<i32>,
+    dims: Vec<u64>,
+    dim_ends: Vec<usize>,
+}
+
+/// Every tensor of a list as columns, borrowed from the list (valid until it is freed), so that
+/// a caller reads the metadata of thousands of keys in one call instead of several per key.
+/// Tensor `i` has the key `keys[key_ends[i-1] .. key_ends[i]]` (from 0 for `i` = 0; any bytes,
+/// not NUL-terminated), the dtype `dtypes[i]` (as `ckview_tensor_dtype`) and the shape
+/// `dims[dim_ends[i-1] .. dim_ends[i]]`. The pointers are never NULL, even when `count` is 0.
+#[repr(C)]
+pub struct ckview_tensor_table {
+    pub count: usize,
+    pub keys: *const c_char,
+    pub key_ends: *const usize,
+    pub dtypes: *const i32,
+    pub dims: *const u64,
+    pub dim_ends: *const usize,
 }
 
 /// The elements of a string tensor, read into memory the list owns. Opaque; free with
@@ -312,7 +338,7 @@ pub unsafe extern "C" fn ckview_reader_list(
         match listed {
             Ok(tensors) => {
                 // SAFETY: non-NULL and writable by contract.
-                unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
+                unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors, table: std::sync::OnceLock::new() })) };
                 CKVIEW_OK
             }
             Err(error) => status_of(&error, error_out),
@@ -357,7 +383,7 @@ pub unsafe extern "C" fn ckview_attribute_tensors(
             .filter_map(|tensor| Some(ckview_tensor::new(bundle, tensor.key.into_bytes(), tensor.entry?)))
             .collect();
         // SAFETY: non-NULL and writable by contract.
-        unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors })) };
+        unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors, table: std::sync::OnceLock::new() })) };
         CKVIEW_OK
     })
 }
@@ -377,6 +403,45 @@ pub unsafe extern "C" fn ckview_tensor_list_get(
 ) -> ckview_status {
     with(list, tensor_out, |list| {
         list.tensors.get(index).map(|tensor| tensor as *const ckview_tensor).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
+    })
+}
+
+/// Every tensor of the list at once, as columns borrowed from the list (`ckview_tensor_table`):
+/// what `ckview_tensor_key`, `ckview_tensor_dtype` and `ckview_tensor_shape` give for each
+/// tensor, in the list's order. The first call builds them; the list stays usable from any
+/// number of threads.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_tensor_list_table(
+    list: *const ckview_tensor_list,
+    table_out: *mut ckview_tensor_table,
+) -> ckview_status {
+    with(list, table_out, |list| {
+        let columns = list.table.get_or_init(|| {
+            let mut columns = TableColumns {
+                keys: Vec::new(),
+                key_ends: Vec::with_capacity(list.tensors.len()),
+                dtypes: Vec::with_capacity(list.tensors.len()),
+                dims: Vec::new(),
+                dim_ends: Vec::with_capacity(list.tensors.len()),
+            };
+            for tensor in &list.tensors {
+                columns.keys.extend_from_slice(&tensor.key);
+                columns.key_ends.push(columns.keys.len());
+                columns.dtypes.push(tensor.entry.dtype_number);
+                columns.dims.extend_from_slice(&tensor.entry.shape);
+                columns.dim_ends.push(columns.dims.len());
+            }
+            columns
+        });
+        // Empty vectors have dangling, non-NULL pointers: never NULL, as documented.
+        Ok(ckview_tensor_table {
+            count: list.tensors.len(),
+            keys: columns.keys.as_ptr().cast(),
+            key_ends: columns.key_ends.as_ptr(),
+            dtypes: columns.dtypes.as_ptr(),
+            dims: columns.dims.as_ptr(),
+            dim_ends: columns.dim_ends.as_ptr(),
+        })
     })
 }
 

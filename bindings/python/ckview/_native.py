@@ -92,6 +92,13 @@ class SliceExtent(ctypes.Structure):
     _fields_ = [("start", c_uint64), ("length", ctypes.c_int64)]
 
 
+class TensorTable(ctypes.Structure):
+    """ckview_tensor_table: every tensor of a list as columns borrowed from the list."""
+
+    _fields_ = [("count", c_size_t), ("keys", c_void_p), ("key_ends", c_void_p), ("dtypes", c_void_p),
+                ("dims", c_void_p), ("dim_ends", c_void_p)]
+
+
 CHILDREN_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_uint64, c_void_p)
 
 # ckview_io_methods: the caller's storage (open, size, read, close), each taking io_userdata first.
@@ -156,6 +163,7 @@ _SIGNATURES = {
     "ckview_reader_list": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_tensor_list_count": ([c_void_p, POINTER(c_size_t)], c_int),
     "ckview_tensor_list_get": ([c_void_p, c_size_t, POINTER(c_void_p)], c_int),
+    "ckview_tensor_list_table": ([c_void_p, POINTER(TensorTable)], c_int),
     "ckview_tensor_list_free": ([c_void_p], None),
     "ckview_tensor_free": ([c_void_p], None),
     "ckview_tensor_key": ([c_void_p, POINTER(Str)], c_int),

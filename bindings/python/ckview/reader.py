@@ -57,6 +57,44 @@ def _dtype_name(number):
     return name
 
 
+class _Listing:
+    """The keys, dtype names and shapes of every tensor, copied out of a `ckview_tensor_table`
+    in a few bulk copies (no call per key)."""
+
+    __slots__ = ("keys", "dtypes", "shapes")
+
+    def __init__(self, table):
+        count = table.count
+        if not count:
+            self.keys, self.dtypes, self.shapes = [], [], []
+            return
+        word = ctypes.sizeof(c_size_t)
+        size_code = {4: "I", 8: "Q"}[word]
+        key_ends = memoryview(string_at(table.key_ends, count * word)).cast(size_code).tolist()
+        dim_ends = memoryview(string_at(table.dim_ends, count * word)).cast(size_code).tolist()
+        blob = string_at(table.keys, key_ends[-1])
+        dims = memoryview(string_at(table.dims, dim_ends[-1] * 8)).cast("Q").tolist() if dim_ends[-1] else []
+        starts = [0] + key_ends[:-1]
+        if blob.isascii():  # byte offsets are character offsets: decode once
+            text = blob.decode("ascii")
+            self.keys = [text[a:b] for a, b in zip(starts, key_ends)]
+        else:
+            self.keys = [blob[a:b].decode("utf-8", "surrogateescape") for a, b in zip(starts, key_ends)]
+        self.dtypes = list(map(_dtype_name, memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()))
+        self.shapes = [dims[a:b] for a, b in zip([0] + dim_ends[:-1], dim_ends)]
+
+    def tensors(self):
+        """`(key, dtype, shape)` objects, one per tensor."""
+        return [_Entry(*row) for row in zip(self.keys, self.dtypes, self.shapes)]
+
+
+class _Entry:
+    __slots__ = ("key", "dtype", "shape")
+
+    def __init__(self, key, dtype, shape):
+        self.key, self.dtype, self.shape = key, dtype, shape
+
+
 class _Tensor:
     """Metadata of one key, read from a `ckview_tensor` handle (every status checked)."""
 
@@ -186,7 +224,8 @@ class CheckpointReader(Managed):
         return status
 
     def _tensors(self):
-        """Every tensor's metadata, from one listing call (kept: the checkpoint does not change)."""
+        """Every tensor's metadata from one listing call and one table call (kept: the checkpoint
+        does not change)."""
         listing = self._listing
         if listing is not None:
             return listing
@@ -194,13 +233,9 @@ class CheckpointReader(Managed):
             tensors, error = c_void_p(), c_void_p()
             self._call(lib.ckview_reader_list, reader, byref(tensors), byref(error), error=error)
             try:
-                count = c_size_t()
-                raise_for(lib.ckview_tensor_list_count(tensors, byref(count)))
-                handle, get = c_void_p(), lib.ckview_tensor_list_get
-                listing = []
-                for index in range(count.value):
-                    raise_for(get(tensors, index, byref(handle)))
-                    listing.append(_Tensor(handle))
+                table = _native.TensorTable()
+                raise_for(lib.ckview_tensor_list_table(tensors, byref(table)))
+                listing = _Listing(table)
             finally:
                 lib.ckview_tensor_list_free(tensors)
         self._listing = listing
@@ -208,19 +243,21 @@ class CheckpointReader(Managed):
 
     def get_variable_to_shape_map(self) -> Dict[str, List[int]]:
         """`{key: [dims]}` for every tensor."""
-        return {tensor.key: list(tensor.shape) for tensor in self._tensors()}
+        listing = self._tensors()
+        return dict(zip(listing.keys, map(list, listing.shapes)))
 
     def get_variable_to_dtype_map(self) -> Dict[str, Any]:
         """`{key: DType}` for every tensor: each has TensorFlow's `name`, `as_numpy_dtype` and
         `size`, and equals its name (`"float32"`, `"string"`, ...)."""
         from .tf_compat import DType
-        return {tensor.key: DType(tensor.dtype) for tensor in self._tensors()}
+        listing = self._tensors()
+        return dict(zip(listing.keys, map(DType, listing.dtypes)))
 
     def debug_string(self) -> bytes:
         """`key (DT_X) [d0,d1]` per tensor, one a line, as bytes: TensorFlow's `debug_string()`."""
         enum = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "float16": "DT_HALF"}
         lines = [f"{t.key} ({enum.get(t.dtype, 'DT_' + t.dtype.upper())}) [{','.join(str(d) for d in t.shape)}]\n"
-                 for t in self._tensors()]
+                 for t in self._tensors().tensors()]
         return "".join(lines).encode("utf-8", "surrogateescape")
 
     def has_tensor(self, key: Union[str, bytes]) -> bool:
