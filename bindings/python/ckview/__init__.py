@@ -12,7 +12,9 @@ from ._native import VERSION as __version__
 from .errors import CkviewError, NameBasedCheckpointError
 from .reader import CheckpointReader, load_checkpoint
 from .view import CheckpointView
+from ._rewrite import RewriteSummary, rewrite
 from .tf_compat import CheckpointState, DType, get_checkpoint_state, latest_checkpoint, list_variables, load_variable
 
 __all__ = ["CheckpointReader", "CheckpointView", "CkviewError", "NameBasedCheckpointError", "load_checkpoint", "__version__",
-           "CheckpointState", "DType", "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_variable"]
+           "CheckpointState", "DType", "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_variable",
+           "RewriteSummary", "rewrite"]

@@ -367,6 +367,13 @@ class CheckpointReader(Managed):
 
         return export_safetensors(self, path, **options)
 
+    def rewrite(self, out_prefix, **options):
+        """Writes a new checkpoint at `out_prefix` without the optimizer state or some objects:
+        see `ckview.rewrite` for the options (drop_slots, drop, select). Returns a `RewriteSummary`."""
+        from ._rewrite import rewrite
+
+        return rewrite(self, out_prefix, **options)
+
     def state_dict(self, **options):
         """{name: array} of the tensors `export_safetensors` would write, under the same names:
         see `ckview.export.state_dict`."""
