@@ -462,6 +462,16 @@ ckview_status ckview_descendants(const ckview_view *view,
                                  const uint32_t **ids_out,
                                  size_t *count_out);
 
+// The path of every node of `ckview_descendants`, in that order, borrowed from the view (valid
+// until `ckview_close`): one call instead of one `ckview_path` per node. Path `i` (of node
+// `ids[i]` of `ckview_descendants`) is `paths[path_ends[i-1] .. path_ends[i]]` (from 0 for
+// `i` = 0), UTF-8, not NUL-terminated; `*count_out` is the number of descendants. Built on the
+// first call; the pointers are never NULL.
+ckview_status ckview_descendant_paths(const ckview_view *view,
+                                      const char **paths_out,
+                                      const size_t **path_ends_out,
+                                      size_t *count_out);
+
 // The dotted path of `node_id` as TensorFlow builds it (`root`, `root.leaf.a_var`,
 // `root.vars.0`), copied into `buffer` like `snprintf`: `*path_len_out` always receives the full
 // length in bytes (without NUL); when `buffer_len` is larger than that, the path and a NUL are
@@ -813,8 +823,8 @@ void ckview_export_names_free(ckview_export_name_list *names);
 // checkpoint the object graph is rewritten to match (removed nodes, the references to them and
 // their tensors gone, node ids renumbered), so that TensorFlow restores it; every tensor kept is
 // copied byte for byte with its stored checksum, which is verified on the way. The files are
-// written under temporary names in `out_prefix`'s directory and renamed, the `.index` last; on
-// any failure nothing is left there.
+// written under temporary names in `out_prefix`'s directory (made when missing) and renamed, the
+// `.index` last; on any failure nothing is left there.
 //
 // On success, `*summary_out` (when not NULL) receives the counts and sizes. Statuses besides
 // the reader's own (`CKVIEW_CHECKSUM_MISMATCH` for a damaged source, `CKVIEW_IO_ERROR` for a

@@ -312,8 +312,15 @@ fn mistakes_are_errors_that_write_nothing() {
         let error = rewrite(&legacy, Path::new(&directory), &RewriteOptions::default()).unwrap_err();
         assert!(matches!(error, RewriteError::NotAPrefix { .. }), "{directory:?}: {error}");
     }
-    let error = rewrite(&legacy, &dir.join("missing/out"), &RewriteOptions::default()).unwrap_err();
+    // A directory that cannot be made (a file is in the way) is a write error.
+    std::fs::write(dir.join("file"), b"").unwrap();
+    let error = rewrite(&legacy, &dir.join("file/out"), &RewriteOptions::default()).unwrap_err();
     assert!(matches!(error, RewriteError::Write { .. }), "{error}");
+    assert_eq!(files_in(&dir), ["file"]);
+    // Missing directories are made, as TensorFlow makes them (and removed on a failure: below).
+    rewrite(&legacy, &dir.join("new/nested/out"), &RewriteOptions::default()).unwrap();
+    assert_eq!(files_in(&dir.join("new/nested")), ["out.data-00000-of-00001", "out.index"]);
+    assert_eq!(files_in(&dir), ["file", "new"]);
 }
 
 #[test]
@@ -333,7 +340,8 @@ fn a_damaged_source_fails_the_rewrite_and_leaves_nothing() {
     std::fs::write(&data, &bytes).unwrap();
     let out_dir = dir.join("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let error = rewrite(&Bundle::open(&source_dir.join("ckpt-1")).unwrap(), &out_dir.join("model"), &RewriteOptions::default()).unwrap_err();
+    // Into directories the rewrite makes: they go too.
+    let error = rewrite(&Bundle::open(&source_dir.join("ckpt-1")).unwrap(), &out_dir.join("new/deeper/model"), &RewriteOptions::default()).unwrap_err();
     assert!(matches!(error, RewriteError::Format(FormatError::ChecksumMismatch { .. })), "{key:?}: {error}");
     assert_eq!(files_in(&out_dir), Vec::<String>::new());
 }

@@ -95,8 +95,8 @@ fn report_rewrite_error(error_out: *mut *mut ckview_error, error: &RewriteError)
 /// checkpoint the object graph is rewritten to match (removed nodes, the references to them and
 /// their tensors gone, node ids renumbered), so that TensorFlow restores it; every tensor kept is
 /// copied byte for byte with its stored checksum, which is verified on the way. The files are
-/// written under temporary names in `out_prefix`'s directory and renamed, the `.index` last; on
-/// any failure nothing is left there.
+/// written under temporary names in `out_prefix`'s directory (made when missing) and renamed, the
+/// `.index` last; on any failure nothing is left there.
 ///
 /// On success, `*summary_out` (when not NULL) receives the counts and sizes. Statuses besides
 /// the reader's own (`CKVIEW_CHECKSUM_MISMATCH` for a damaged source, `CKVIEW_IO_ERROR` for a
