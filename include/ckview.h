@@ -462,6 +462,16 @@ ckview_status ckview_descendants(const ckview_view *view,
                                  const uint32_t **ids_out,
                                  size_t *count_out);
 
+// The path of every node of `ckview_descendants`, in that order, borrowed from the view (valid
+// until `ckview_close`): one call instead of one `ckview_path` per node. Path `i` (of node
+// `ids[i]` of `ckview_descendants`) is `paths[path_ends[i-1] .. path_ends[i]]` (from 0 for
+// `i` = 0), UTF-8, not NUL-terminated; `*count_out` is the number of descendants. Built on the
+// first call; the pointers are never NULL.
+ckview_status ckview_descendant_paths(const ckview_view *view,
+                                      const char **paths_out,
+                                      const size_t **path_ends_out,
+                                      size_t *count_out);
+
 // The dotted path of `node_id` as TensorFlow builds it (`root`, `root.leaf.a_var`,
 // `root.vars.0`), copied into `buffer` like `snprintf`: `*path_len_out` always receives the full
 // length in bytes (without NUL); when `buffer_len` is larger than that, the path and a NUL are

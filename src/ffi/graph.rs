@@ -172,6 +172,48 @@ pub unsafe extern "C" fn ckview_descendants(
     })
 }
 
+/// The path of every node of `ckview_descendants`, in that order, borrowed from the view (valid
+/// until `ckview_close`): one call instead of one `ckview_path` per node. Path `i` (of node
+/// `ids[i]` of `ckview_descendants`) is `paths[path_ends[i-1] .. path_ends[i]]` (from 0 for
+/// `i` = 0), UTF-8, not NUL-terminated; `*count_out` is the number of descendants. Built on the
+/// first call; the pointers are never NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_descendant_paths(
+    view: *const ckview_view,
+    paths_out: *mut *const c_char,
+    path_ends_out: *mut *const usize,
+    count_out: *mut usize,
+) -> ckview_status {
+    guard(null_mut(), || {
+        // SAFETY: NULL or a view from `ckview_open` that has not been closed, by contract.
+        let Some(view) = (unsafe { view.as_ref() }) else { return CKVIEW_INVALID_ARGUMENT };
+        if paths_out.is_null() || path_ends_out.is_null() || count_out.is_null() {
+            return CKVIEW_INVALID_ARGUMENT;
+        }
+        if view.paths.get().is_none() {
+            let mut paths = Vec::new();
+            let mut ends = Vec::with_capacity(view.view.descendants().len());
+            for &node in view.view.descendants() {
+                match view.view.path(node) {
+                    Ok(Some(path)) => paths.extend_from_slice(path.as_bytes()),
+                    Ok(None) => {} // descendants are reachable: never happens
+                    Err(error) => return ckview_status::from(&error),
+                }
+                ends.push(paths.len());
+            }
+            let _ = view.paths.set((paths, ends)); // another thread may have set the same first
+        }
+        let Some((paths, ends)) = view.paths.get() else { return CKVIEW_INTERNAL_ERROR };
+        // SAFETY: the three out-params are non-NULL and writable by contract.
+        unsafe {
+            *paths_out = paths.as_ptr().cast();
+            *path_ends_out = ends.as_ptr();
+            *count_out = ends.len();
+        }
+        CKVIEW_OK
+    })
+}
+
 /// The dotted path of `node_id` as TensorFlow builds it (`root`, `root.leaf.a_var`,
 /// `root.vars.0`), copied into `buffer` like `snprintf`: `*path_len_out` always receives the full
 /// length in bytes (without NUL); when `buffer_len` is larger than that, the path and a NUL are

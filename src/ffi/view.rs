@@ -24,6 +24,8 @@ pub struct ckview_view {
     pub(crate) attributes: OnceLock<NodeTable<ckview_attribute>>,
     pub(crate) slot_variables: OnceLock<NodeTable<ckview_slot_variable>>,
     pub(crate) variable_slots: OnceLock<NodeTable<ckview_variable_slot>>,
+    /// The path of every descendant, concatenated, and where each ends (`ckview_descendant_paths`).
+    pub(crate) paths: OnceLock<(Vec<u8>, Vec<usize>)>,
 }
 
 /// # Opening and closing a checkpoint
@@ -74,6 +76,7 @@ pub unsafe extern "C" fn ckview_open_with(
                     attributes: OnceLock::new(),
                     slot_variables: OnceLock::new(),
                     variable_slots: OnceLock::new(),
+                    paths: OnceLock::new(),
                 });
                 boxed.reader = ckview_reader::of_view(boxed.view.bundle());
                 // SAFETY: `view_out` is non-NULL and writable by contract.

@@ -143,6 +143,7 @@ _SIGNATURES = {
     "ckview_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
     "ckview_children": ([c_void_p, c_uint32, POINTER(POINTER(Child)), POINTER(c_size_t)], c_int),
     "ckview_descendants": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
+    "ckview_descendant_paths": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p), POINTER(c_size_t)], c_int),
     "ckview_path": ([c_void_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
     "ckview_attributes": ([c_void_p, c_uint32, POINTER(POINTER(Attribute)), POINTER(c_size_t)], c_int),
     "ckview_slot_variables": ([c_void_p, c_uint32, POINTER(POINTER(SlotVariable)), POINTER(c_size_t)], c_int),

@@ -129,9 +129,23 @@ class CheckpointView(Managed):
 
     def _descendants_with_paths(self):
         """`{node_id: path}` in `descendants()` order, as TensorFlow's private method gives it."""
-        paths = _PathBuffer()  # one buffer for every path
-        with self._handle as view:
-            return {node: paths.path(view, node) for node in self.descendants()}
+        ids, count = ctypes.POINTER(c_uint32)(), c_size_t()
+        paths, ends = c_void_p(), c_void_p()
+        with self._handle as view:  # both arrays are borrowed from the view, and the paths too
+            raise_for(lib.ckview_descendants(view, byref(ids), byref(count)))
+            raise_for(lib.ckview_descendant_paths(view, byref(paths), byref(ends), byref(count)))
+            count = count.value
+            if not count:
+                return {}
+            nodes = ids[:count]
+            word = ctypes.sizeof(c_size_t)
+            ends = memoryview(string_at(ends, count * word)).cast({4: "I", 8: "Q"}[word]).tolist()
+            blob = string_at(paths, ends[-1])
+        starts = [0] + ends[:-1]
+        if blob.isascii():  # byte offsets are character offsets: decode once
+            text = blob.decode("ascii")
+            return dict(zip(nodes, [text[a:b] for a, b in zip(starts, ends)]))
+        return dict(zip(nodes, [blob[a:b].decode("utf-8") for a, b in zip(starts, ends)]))
 
     def attributes(self, node_id):
         """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
