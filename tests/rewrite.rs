@@ -235,6 +235,29 @@ fn tf1_rewrites_select_and_drop_by_key_and_tensorflow_reads_them() {
     }
 }
 
+/// A partitioned TF1 tensor selected by key keeps its slices: ckview assembles the same values
+/// from the copy, and TensorFlow lists it with its full shape (and refuses get_tensor on both).
+#[test]
+fn a_partitioned_tensor_selected_by_key_keeps_its_slices() {
+    let dir = scratch("partitioned");
+    let source = Bundle::open(&fixture_dir("partitioned/model.ckpt")).unwrap();
+    let out = dir.join("part");
+    let summary = rewrite(&source, &out, &options(false, &[], &["part_var"])).unwrap();
+    assert_eq!((summary.tensors_before, summary.tensors_after), (2, 1));
+    let copy = Bundle::open(&out).unwrap();
+    assert_copied(&source, &copy);
+    let (entry, original) = (copy.entry(b"part_var").unwrap().unwrap(), source.entry(b"part_var").unwrap().unwrap());
+    assert_eq!(entry.slices.len(), 3);
+    let size = source.value_size(b"part_var", &original).unwrap() as usize;
+    let (mut a, mut b) = (vec![0u8; size], vec![0u8; size]);
+    source.read_value(b"part_var", &original, &mut a, ckview::format::Verify::Checksums).unwrap();
+    copy.read_value(b"part_var", &entry, &mut b, ckview::format::Verify::Checksums).unwrap();
+    assert_eq!(a, b);
+    let verdict = &tensorflow(&json!([{"kind": "tf1", "source": fixture_dir("partitioned/model.ckpt"), "out": out}]))[0];
+    assert_eq!(verdict["keys"], json!(["part_var"]), "{verdict}");
+    assert_eq!(verdict["equal"]["part_var"], true, "{verdict}");
+}
+
 /// Plain rewrites of the other fixtures TensorFlow wrote: sharded, partitioned, strings, tables,
 /// iterators, cycles, big-endian: every tensor copied as it was, the graph as ckview reads it, and
 /// each copy read by TensorFlow's load_checkpoint as it reads the source.
