@@ -178,7 +178,12 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, names: &[Vec<u8>], kept: &[bool
     }
     let mut graph_proto = TrackableObjectGraph { nodes };
     recompute_has_checkpoint_values(&mut graph_proto);
-    let renames = rename(graph, &mut graph_proto, &new_id, &tensors);
+    // Paths change only when nodes go: a plain copy keeps every key without working it out.
+    let renames = if next as usize == graph.num_nodes() && !bare.contains(&true) {
+        HashMap::new()
+    } else {
+        rename(graph, &mut graph_proto, &new_id, &tensors)
+    };
     Ok(GraphPlan {
         graph: graph_proto.encode_to_vec(),
         nodes_before: graph.num_nodes(),
