@@ -411,3 +411,59 @@ fn a_read_failure_midway_leaves_nothing() {
     assert!(matches!(error, RewriteError::Format(FormatError::Io { .. })), "{error}");
     assert_eq!(files_in(&dir), Vec::<String>::new());
 }
+
+/// A graph where a variable is named through the optimizer (`optimizer/w`), reached by the model
+/// too; with `unowned`, the bundle also holds a tensor no node names under `model/w`'s key.
+fn shared_variable_checkpoint(dir: &Path, unowned: bool) -> PathBuf {
+    use ckview::format::proto::trackable_object_graph::trackable_object::{ObjectReference, SerializedTensor};
+    use ckview::format::proto::trackable_object_graph::TrackableObject;
+    use ckview::format::proto::TrackableObjectGraph;
+    use ckview::format::writer::BundleWriter;
+    use prost::Message;
+    let reference = |node_id, name: &str| ObjectReference { node_id, local_name: name.into() };
+    let key = "optimizer/w/.ATTRIBUTES/VARIABLE_VALUE";
+    let graph = TrackableObjectGraph {
+        nodes: vec![
+            TrackableObject { children: vec![reference(1, "optimizer"), reference(2, "model")], ..Default::default() },
+            TrackableObject { children: vec![reference(3, "w")], ..Default::default() },
+            TrackableObject { children: vec![reference(3, "w")], ..Default::default() },
+            TrackableObject {
+                attributes: vec![SerializedTensor { name: "VARIABLE_VALUE".into(), full_name: "w".into(), checkpoint_key: key.into() }],
+                ..Default::default()
+            },
+        ],
+    };
+    let prefix = dir.join(if unowned { "unowned" } else { "plain" });
+    let mut writer = BundleWriter::create(&prefix).unwrap();
+    writer.add_strings(ckview::graph::OBJECT_GRAPH_KEY, &[], &[&graph.encode_to_vec()]).unwrap();
+    writer.add_raw(key.as_bytes(), DataType::DtFloat, &[2], &[0, 0, 128, 63, 0, 0, 0, 64]).unwrap();
+    if unowned {
+        writer.add_raw(b"model/w/.ATTRIBUTES/VARIABLE_VALUE", DataType::DtFloat, &[1], &[0, 0, 64, 64]).unwrap();
+    }
+    writer.finish().unwrap()
+}
+
+#[test]
+fn a_renamed_key_never_lands_on_a_key_that_stays() {
+    let dir = scratch("collision");
+    let drop_optimizer = options(false, &["root.optimizer"], &[]);
+    for unowned in [false, true] {
+        let source = Bundle::open(&shared_variable_checkpoint(&dir, unowned)).unwrap();
+        let out = dir.join(format!("out-{unowned}"));
+        rewrite(&source, &out, &drop_optimizer).unwrap();
+        let copy = Bundle::open(&out).unwrap();
+        let keys: Vec<String> = copy.tensors().unwrap().into_iter().map(|(key, _)| String::from_utf8(key).unwrap()).collect();
+        let view = CheckpointView::open(&out).unwrap();
+        let w = view.nodes_at_path("root.model.w")[0];
+        let key = view.attributes(w).unwrap().next().unwrap().checkpoint_key.to_string();
+        if unowned {
+            // Renaming w would overwrite the other tensor: both keep their keys.
+            assert_eq!(keys, ["_CHECKPOINTABLE_OBJECT_GRAPH", "model/w/.ATTRIBUTES/VARIABLE_VALUE", "optimizer/w/.ATTRIBUTES/VARIABLE_VALUE"]);
+            assert_eq!(key, "optimizer/w/.ATTRIBUTES/VARIABLE_VALUE");
+        } else {
+            assert_eq!(keys, ["_CHECKPOINTABLE_OBJECT_GRAPH", "model/w/.ATTRIBUTES/VARIABLE_VALUE"]);
+            assert_eq!(key, "model/w/.ATTRIBUTES/VARIABLE_VALUE");
+        }
+        assert_copied(&source, &copy);
+    }
+}

@@ -182,7 +182,7 @@ fn rebuild(bundle: &Bundle, graph: &ObjectGraph, names: &[Vec<u8>], kept: &[bool
     let renames = if next as usize == graph.num_nodes() && !bare.contains(&true) {
         HashMap::new()
     } else {
-        rename(graph, &mut graph_proto, &new_id, &tensors)
+        rename(graph, &mut graph_proto, &new_id, &tensors, names, &owned_keys)
     };
     Ok(GraphPlan {
         graph: graph_proto.encode_to_vec(),
@@ -222,12 +222,15 @@ fn node_keys(names: &[Vec<u8>], node: &TrackableObject) -> Vec<(usize, Vec<u8>)>
 
 /// Gives the tensors of kept nodes the keys TensorFlow would write for the graph that remains
 /// (`naming`): updates each attribute's `checkpoint_key` and returns the bundle key renames.
-/// Renames nothing if that would give two tensors one key.
+/// Renames nothing if that would give two tensors one key. `names` are the bundle's keys, sorted;
+/// `owned` those some node names.
 fn rename(
     graph: &ObjectGraph,
     proto: &mut TrackableObjectGraph,
     new_id: &[Option<i32>],
     tensors: &[(u32, usize, Vec<u8>)],
+    names: &[Vec<u8>],
+    owned: &HashSet<Vec<u8>>,
 ) -> HashMap<Vec<u8>, Vec<u8>> {
     let Ok(remaining) = ObjectGraph::decode(&proto.encode_to_vec()) else { return HashMap::new() };
     let (before, after) = (Namer::new(graph), Namer::new(&remaining));
@@ -260,6 +263,11 @@ fn rename(
         if !finals.insert(final_key) {
             return HashMap::new();
         }
+    }
+    // Nor onto the key of a tensor no node names, which is copied as it is.
+    let taken = |key: &Vec<u8>| names.binary_search(key).is_ok() && !owned.contains(key);
+    if renames.values().any(taken) {
+        return HashMap::new();
     }
     for ((node, index), key) in attribute_keys {
         proto.nodes[node as usize].attributes[index].checkpoint_key = key;
