@@ -1,8 +1,11 @@
 """pytest setup for the differential tests: ckview's Python binding against TensorFlow itself.
 
-* `bindings/python` goes first on sys.path, so `import ckview` is this repository's binding.
-* libckview.so is built with `cargo build --release` when no build of it exists yet (and
+* `bindings/python` goes first on sys.path, so `import ckview` is this repository's binding,
+  and libckview.so is built with `cargo build --release` when no build of it exists yet (and
   CKVIEW_LIBRARY does not name one); a failed build fails the session, it is never skipped.
+* With CKVIEW_TEST_INSTALLED=1 (what .ci/run does after `pip install ./bindings/python` into
+  a fresh virtualenv) the installed package is tested instead, and the session fails if
+  `import ckview` would find this repository's copy.
 * TensorFlow is quiet: TF_CPP_MIN_LOG_LEVEL=2 before it is imported, absl and the `tensorflow`
   logger at ERROR. (The "Inconsistent references" warnings the tests need are captured by
   replacing the logger that `tf.train.CheckpointView.match` calls, not by reading the log.)
@@ -19,13 +22,23 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 REPO = Path(__file__).resolve().parents[2]
 BINDING = REPO / "bindings" / "python"
 
-if str(BINDING) in sys.path:
-    sys.path.remove(str(BINDING))
-sys.path.insert(0, str(BINDING))
+INSTALLED = os.environ.get("CKVIEW_TEST_INSTALLED") == "1"
+
+if not INSTALLED:
+    if str(BINDING) in sys.path:
+        sys.path.remove(str(BINDING))
+    sys.path.insert(0, str(BINDING))
 
 
 def _ensure_library():
     """Builds libckview.so with cargo when the binding would not find any build of it."""
+    if INSTALLED:
+        import ckview
+
+        if Path(ckview.__file__).resolve().is_relative_to(REPO) or os.environ.get("CKVIEW_LIBRARY"):
+            raise RuntimeError(f"CKVIEW_TEST_INSTALLED=1 but ckview is {ckview.__file__} (and CKVIEW_LIBRARY "
+                               f"{os.environ.get('CKVIEW_LIBRARY')!r}): not the installed package alone")
+        return
     if os.environ.get("CKVIEW_LIBRARY"):
         return
     candidates = [

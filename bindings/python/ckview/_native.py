@@ -5,10 +5,10 @@ import os
 import struct
 import sys
 from ctypes import POINTER, c_char_p, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
-from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-_REPO = _HERE.parent.parent.parent
+# os.path, not pathlib: `import ckview` stays quick (pathlib alone costs more than the rest).
+_HERE = os.path.dirname(os.path.realpath(__file__))
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
 
 
 _NAME = "libckview.dylib" if sys.platform == "darwin" else "ckview.dll" if sys.platform == "win32" else "libckview.so"
@@ -20,21 +20,21 @@ def _candidates():
     clone of it (bindings/python/ckview)."""
     override = os.environ.get("CKVIEW_LIBRARY")
     if override:
-        return [Path(override)]
-    candidates = [_HERE / _NAME]
-    if (_REPO / "Cargo.toml").is_file() and (_REPO / "bindings" / "python" / "ckview") == _HERE:
-        candidates += [_REPO / "target" / "release" / _NAME, _REPO / "target" / "debug" / _NAME]
+        return [override]
+    candidates = [os.path.join(_HERE, _NAME)]
+    if os.path.isfile(os.path.join(_REPO, "Cargo.toml")) and os.path.join(_REPO, "bindings", "python", "ckview") == _HERE:
+        candidates += [os.path.join(_REPO, "target", "release", _NAME), os.path.join(_REPO, "target", "debug", _NAME)]
     return candidates
 
 
 def _load():
     tried = _candidates()
     for path in tried:
-        if path.is_file():
-            return ctypes.CDLL(str(path))
+        if os.path.isfile(path):
+            return ctypes.CDLL(path)
     raise ImportError(
         f"{_NAME} not found: install the package with `pip install ./bindings/python` from a clone of "
-        "the ckview repository, set CKVIEW_LIBRARY, or run `cargo build --release` in the clone. Tried: " + ", ".join(str(path) for path in tried)
+        "the ckview repository, set CKVIEW_LIBRARY, or run `cargo build --release` in the clone. Tried: " + ", ".join(tried)
     )
 
 

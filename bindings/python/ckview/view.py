@@ -2,6 +2,7 @@
 
 import ctypes
 from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
+from threading import get_ident
 
 from . import _io, _native
 from ._native import lib
@@ -31,6 +32,19 @@ def _borrowed_array(function, view, node, structure):
     items, count = ctypes.POINTER(structure)(), c_size_t()
     raise_for(function(view, node, byref(items), byref(count)))
     return items, count.value
+
+
+class _ChildrenOut:
+    """The out-parameters of `ckview_children`, one set per thread that calls `children`."""
+
+    __slots__ = ("children", "count", "children_ref", "count_ref")
+
+    def __init__(self):
+        self.children, self.count = _CHILD_POINTER(), c_size_t()
+        self.children_ref, self.count_ref = byref(self.children), byref(self.count)
+
+
+_ckview_children = lib.ckview_children
 
 
 class _PathBuffer:
@@ -72,6 +86,7 @@ class CheckpointView(Managed):
 
     def __init__(self, save_path, *, mmap=False, filesystem=None):
         self._mmap = bool(mmap)
+        self._children_out = {}  # thread id -> _ChildrenOut
         # The storage (when filesystem= is given) holds the callbacks and the open files; the
         # handle keeps it past the ckview_close that closes the files.
         pointer, self._storage = _io.open_handle(lib.ckview_open_with, save_path, mmap, filesystem)
@@ -97,15 +112,19 @@ class CheckpointView(Managed):
 
     def children(self, node_id):
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
-        node = self._node(node_id)
-        children, count = _CHILD_POINTER(), c_size_t()  # the hot path: _borrowed_array inlined
+        # The hot path (a call per node of a graph): the out-parameters are made once per thread.
+        node = node_id if type(node_id) is int and 0 <= node_id < self._num_nodes else self._node(node_id)
+        out = self._children_out.get(get_ident())
+        if out is None:
+            out = self._children_out[get_ident()] = _ChildrenOut()
         with self._handle as view:  # the names are borrowed from the view: read them before letting go
-            status = lib.ckview_children(view, node, byref(children), byref(count))
+            status = _ckview_children(view, node, out.children_ref, out.count_ref)
             if status:
                 raise_for(status)
-            count = count.value
+            count = out.count.value
             if not count:
                 return {}
+            children = out.children
             if _CHILD_STRUCT is None:
                 return {child.name.text(): child.node_id for child in children[:count]}
             # One copy of the whole array, unpacked to (name ptr, name len, node id) tuples: far
