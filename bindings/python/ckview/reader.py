@@ -7,7 +7,10 @@ import math
 import struct
 import sys
 from ctypes import byref, c_size_t, c_uint64, c_void_p, string_at
-from typing import Any, Dict, List, Optional, Union
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any, Dict, List, Union
 
 from . import _io, _native
 from ._native import lib
@@ -17,7 +20,7 @@ from .errors import CkviewError, raise_for
 # numpy is optional (without it values come back as nested lists) and imported on the first
 # tensor read, so that `import ckview` stays fast. Tests set this to None to mean "absent".
 _NOT_LOADED = object()
-numpy: Any = _NOT_LOADED
+numpy = _NOT_LOADED
 
 
 def _numpy():
@@ -47,7 +50,7 @@ _NUMERIC = {
 # Returned as ml_dtypes arrays when ml_dtypes is installed, as TensorFlow does.
 _ML_DTYPES = {"bfloat16", "float8_e5m2", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz", "float8_e5m2fnuz",
               "int4", "uint4", "int2", "uint2", "float4_e2m1fn"}
-_DTYPE_NAMES: Dict[int, str] = {}
+_DTYPE_NAMES = {}  # DataType number -> name
 
 
 def _dtype_name(number):

@@ -1,5 +1,7 @@
 """`CheckpointView`: a drop-in for `tf.train.CheckpointView`, over libckview."""
 
+from __future__ import annotations
+
 import ctypes
 from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
 from threading import get_ident
@@ -8,6 +10,14 @@ from . import _io, _native
 from ._native import lib
 from ._managed import Handle, Managed
 from .errors import CkviewError, raise_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing is not imported at run time
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+    from .reader import CheckpointReader
+
+    ChildrenFunction = Callable[[Any], Mapping[str, Any]]
 
 
 def _tensorflow_children():
@@ -84,7 +94,7 @@ class CheckpointView(Managed):
     filesystem or its files raise propagates from the call that needed the read.
     """
 
-    def __init__(self, save_path, *, mmap=False, filesystem=None):
+    def __init__(self, save_path: Any, *, mmap: bool = False, filesystem: Any = None) -> None:
         self._mmap = bool(mmap)
         self._children_out = {}  # thread id -> _ChildrenOut
         # The storage (when filesystem= is given) holds the callbacks and the open files; the
@@ -107,10 +117,10 @@ class CheckpointView(Managed):
 
     # The object graph -----------------------------------------------------------------------
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._num_nodes
 
-    def children(self, node_id):
+    def children(self, node_id: int) -> Dict[str, int]:
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
         # The hot path (a call per node of a graph): the out-parameters are made once per thread.
         node = node_id if type(node_id) is int and 0 <= node_id < self._num_nodes else self._node(node_id)
@@ -132,7 +142,7 @@ class CheckpointView(Managed):
             raw = string_at(children, count * _CHILD_STRUCT.size)
             return {string_at(ptr, length).decode("utf-8"): child for ptr, length, child in _CHILD_STRUCT.iter_unpack(raw)}
 
-    def descendants(self):
+    def descendants(self) -> List[int]:
         """Node 0 and every node reachable from it, breadth first."""
         ids = ctypes.POINTER(c_uint32)()
         count = c_size_t()
@@ -140,13 +150,13 @@ class CheckpointView(Managed):
             raise_for(lib.ckview_descendants(view, byref(ids), byref(count)))
             return ids[: count.value]
 
-    def path(self, node_id):
+    def path(self, node_id: int) -> Optional[str]:
         """The dotted path of a node (`root.leaf.a_var`), or None when it is unreachable."""
         node = self._node(node_id)
         with self._handle as view:
             return _PathBuffer().path(view, node)
 
-    def _descendants_with_paths(self):
+    def _descendants_with_paths(self) -> Dict[int, str]:
         """`{node_id: path}` in `descendants()` order, as TensorFlow's private method gives it."""
         ids, count = ctypes.POINTER(c_uint32)(), c_size_t()
         paths, ends = c_void_p(), c_void_p()
@@ -166,12 +176,12 @@ class CheckpointView(Managed):
             return dict(zip(nodes, [text[a:b] for a, b in zip(starts, ends)]))
         return dict(zip(nodes, [blob[a:b].decode("utf-8") for a, b in zip(starts, ends)]))
 
-    def attributes(self, node_id):
+    def attributes(self, node_id: int) -> List[Dict[str, str]]:
         """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
         return self._records(node_id, lib.ckview_attributes, _native.Attribute, lambda a: {
             "name": a.name.text(), "full_name": a.full_name.text(), "checkpoint_key": a.checkpoint_key.text()})
 
-    def slot_variables(self, node_id):
+    def slot_variables(self, node_id: int) -> List[Dict[str, Any]]:
         """The optimizer slot variables recorded on the node (legacy Keras optimizers)."""
         return self._records(node_id, lib.ckview_slot_variables, _native.SlotVariable, lambda s: {
             "original_variable_node_id": s.original_variable_node_id, "slot_name": s.slot_name.text(),
@@ -186,7 +196,7 @@ class CheckpointView(Managed):
 
     # Tensors -------------------------------------------------------------------------------
 
-    def reader(self):
+    def reader(self) -> CheckpointReader:
         """A `CheckpointReader` over this view's bundle. It raises "this CheckpointView is
         closed" once the view is closed; closing it leaves the view open."""
         from .reader import CheckpointReader
@@ -196,7 +206,7 @@ class CheckpointView(Managed):
             raise_for(lib.ckview_reader_of_view(view, byref(handle)))
         return CheckpointReader(_borrowed=Handle(handle, None, "CheckpointReader", parent=self._handle), _owner=self)
 
-    def tensor(self, node_id, attribute="VARIABLE_VALUE"):
+    def tensor(self, node_id: int, attribute: str = "VARIABLE_VALUE") -> Any:
         """The value of a node's serialized tensor (by default a variable's value)."""
         for record in self.attributes(node_id):
             if record["name"] == attribute:
@@ -205,7 +215,7 @@ class CheckpointView(Managed):
 
     # Comparing with live objects ------------------------------------------------------------
 
-    def match(self, obj, children=None):
+    def match(self, obj: Any, children: Optional[ChildrenFunction] = None) -> Dict[int, Any]:
         """`{node_id: live object}`: what each checkpoint node restores into.
 
         `children(obj)` returns an object's named children (`Mapping[str, object]`); it defaults
@@ -214,11 +224,11 @@ class CheckpointView(Managed):
         """
         return self._compare(obj, children, diff=False)[0]
 
-    def diff(self, obj, children=None):
+    def diff(self, obj: Any, children: Optional[ChildrenFunction] = None) -> Tuple[Dict[int, Any], List[int], List[Any]]:
         """`(match, node ids only in the checkpoint, live objects only in obj's graph)`."""
         return self._compare(obj, children, diff=True)[:3]
 
-    def inconsistent_references(self, obj, children=None):
+    def inconsistent_references(self, obj: Any, children: Optional[ChildrenFunction] = None) -> List[Tuple[int, Any, Any]]:
         """`[(node_id, matched object, other object)]` for every checkpoint node reached as two
         different live objects, which TensorFlow only logs as a warning."""
         return self._compare(obj, children, diff=False)[3]
