@@ -64,27 +64,35 @@ class _Listing:
     """The keys, dtype names and shapes of every tensor, copied out of a `ckview_tensor_table`
     in a few bulk copies (no call per key)."""
 
-    __slots__ = ("keys", "dtypes", "shapes")
+    __slots__ = ("keys", "dtypes", "_dims", "_dim_slices")
 
     def __init__(self, table):
         count = table.count
         if not count:
-            self.keys, self.dtypes, self.shapes = [], [], []
+            self.keys, self.dtypes, self._dims, self._dim_slices = [], [], [], []
             return
         word = ctypes.sizeof(c_size_t)
         size_code = {4: "I", 8: "Q"}[word]
         key_ends = memoryview(string_at(table.key_ends, count * word)).cast(size_code).tolist()
         dim_ends = memoryview(string_at(table.dim_ends, count * word)).cast(size_code).tolist()
         blob = string_at(table.keys, key_ends[-1])
-        dims = memoryview(string_at(table.dims, dim_ends[-1] * 8)).cast("Q").tolist() if dim_ends[-1] else []
-        starts = [0] + key_ends[:-1]
+        self._dims = memoryview(string_at(table.dims, dim_ends[-1] * 8)).cast("Q").tolist() if dim_ends[-1] else []
         if blob.isascii():  # byte offsets are character offsets: decode once
             text = blob.decode("ascii")
-            self.keys = [text[a:b] for a, b in zip(starts, key_ends)]
+            self.keys = [text[a:b] for a, b in zip([0] + key_ends[:-1], key_ends)]
         else:
-            self.keys = [blob[a:b].decode("utf-8", "surrogateescape") for a, b in zip(starts, key_ends)]
-        self.dtypes = list(map(_dtype_name, memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()))
-        self.shapes = [dims[a:b] for a, b in zip([0] + dim_ends[:-1], dim_ends)]
+            self.keys = [blob[a:b].decode("utf-8", "surrogateescape") for a, b in zip([0] + key_ends[:-1], key_ends)]
+        numbers = memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()
+        for number in set(numbers):
+            _dtype_name(number)
+        self.dtypes = list(map(_DTYPE_NAMES.__getitem__, numbers))
+        self._dim_slices = list(zip([0] + dim_ends[:-1], dim_ends))
+
+    @property
+    def shapes(self):
+        """A new list of new shape lists (callers may change them)."""
+        dims = self._dims
+        return [dims[a:b] for a, b in self._dim_slices]
 
     def tensors(self):
         """`(key, dtype, shape)` objects, one per tensor."""
@@ -247,7 +255,7 @@ class CheckpointReader(Managed):
     def get_variable_to_shape_map(self) -> Dict[str, List[int]]:
         """`{key: [dims]}` for every tensor."""
         listing = self._tensors()
-        return dict(zip(listing.keys, map(list, listing.shapes)))
+        return dict(zip(listing.keys, listing.shapes))
 
     def get_variable_to_dtype_map(self) -> Dict[str, Any]:
         """`{key: DType}` for every tensor: each has TensorFlow's `name`, `as_numpy_dtype` and
