@@ -241,6 +241,19 @@ typedef struct {
   uint32_t node_id;
 } ckview_child;
 
+// The children of every node at once, as columns borrowed from the view (valid until
+// `ckview_close`), for callers that pay per call (Python): node `n`'s children are the entries
+// `node_starts[n] .. node_starts[n+1]`, in `ckview_children` order; entry `i` is the child
+// `child_ids[i]` under the name `names[name_ends[i-1] .. name_ends[i]]` (from 0 for `i` = 0;
+// UTF-8, not NUL-terminated). `node_starts` has `node_count + 1` entries.
+typedef struct {
+  size_t node_count;
+  const size_t *node_starts;
+  const char *names;
+  const size_t *name_ends;
+  const uint32_t *child_ids;
+} ckview_children_columns;
+
 // One serialized tensor of a node (`SerializedTensor`): its attribute name (e.g.
 // `VARIABLE_VALUE`), the full name of the object it came from, and its key in the bundle.
 typedef struct {
@@ -455,6 +468,9 @@ ckview_status ckview_children(const ckview_view *view,
                               uint32_t node_id,
                               const ckview_child **children_out,
                               size_t *count_out);
+
+// Every node's children in one call (`ckview_children_columns`), built on the first call.
+ckview_status ckview_all_children(const ckview_view *view, ckview_children_columns *table_out);
 
 // `CheckpointView.descendants()`: node 0 and every node reachable from it, breadth first.
 // `*ids_out` receives an array of `*count_out` node ids borrowed from the view.

@@ -148,6 +148,61 @@ pub unsafe extern "C" fn ckview_children(
     })
 }
 
+/// The memory behind `ckview_children_columns`.
+pub(crate) struct ChildrenColumns {
+    node_starts: Vec<usize>,
+    names: Vec<u8>,
+    name_ends: Vec<usize>,
+    child_ids: Vec<u32>,
+}
+
+/// The children of every node at once, as columns borrowed from the view (valid until
+/// `ckview_close`), for callers that pay per call (Python): node `n`'s children are the entries
+/// `node_starts[n] .. node_starts[n+1]`, in `ckview_children` order; entry `i` is the child
+/// `child_ids[i]` under the name `names[name_ends[i-1] .. name_ends[i]]` (from 0 for `i` = 0;
+/// UTF-8, not NUL-terminated). `node_starts` has `node_count + 1` entries.
+#[repr(C)]
+pub struct ckview_children_columns {
+    pub node_count: usize,
+    pub node_starts: *const usize,
+    pub names: *const c_char,
+    pub name_ends: *const usize,
+    pub child_ids: *const u32,
+}
+
+/// Every node's children in one call (`ckview_children_columns`), built on the first call.
+#[no_mangle]
+pub unsafe extern "C" fn ckview_all_children(view: *const ckview_view, table_out: *mut ckview_children_columns) -> ckview_status {
+    with(view, table_out, |view| {
+        let columns = view.children_columns.get_or_init(|| {
+            let num_nodes = view.view.num_nodes();
+            let mut columns = ChildrenColumns {
+                node_starts: Vec::with_capacity(num_nodes + 1),
+                names: Vec::new(),
+                name_ends: Vec::new(),
+                child_ids: Vec::new(),
+            };
+            columns.node_starts.push(0);
+            for node_id in 0..num_nodes as u32 {
+                for (name, child) in view.view.children(node_id).into_iter().flatten() {
+                    columns.names.extend_from_slice(name.as_bytes());
+                    columns.name_ends.push(columns.names.len());
+                    columns.child_ids.push(child);
+                }
+                columns.node_starts.push(columns.child_ids.len());
+            }
+            columns
+        });
+        Ok(ckview_children_columns {
+            node_count: columns.node_starts.len() - 1,
+            node_starts: columns.node_starts.as_ptr(),
+            names: columns.names.as_ptr().cast(),
+            name_ends: columns.name_ends.as_ptr(),
+            child_ids: columns.child_ids.as_ptr(),
+        })
+    })
+}
+
 /// `CheckpointView.descendants()`: node 0 and every node reachable from it, breadth first.
 /// `*ids_out` receives an array of `*count_out` node ids borrowed from the view.
 #[no_mangle]

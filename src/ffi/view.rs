@@ -26,6 +26,8 @@ pub struct ckview_view {
     pub(crate) variable_slots: OnceLock<NodeTable<ckview_variable_slot>>,
     /// The path of every descendant, concatenated, and where each ends (`ckview_descendant_paths`).
     pub(crate) paths: OnceLock<(Vec<u8>, Vec<usize>)>,
+    /// Every node's children as columns (`ckview_children_columns`).
+    pub(crate) children_columns: OnceLock<super::graph::ChildrenColumns>,
 }
 
 /// # Opening and closing a checkpoint
@@ -77,6 +79,7 @@ pub unsafe extern "C" fn ckview_open_with(
                     slot_variables: OnceLock::new(),
                     variable_slots: OnceLock::new(),
                     paths: OnceLock::new(),
+                    children_columns: OnceLock::new(),
                 });
                 boxed.reader = ckview_reader::of_view(boxed.view.bundle());
                 // SAFETY: `view_out` is non-NULL and writable by contract.

@@ -99,6 +99,13 @@ class TensorTable(ctypes.Structure):
                 ("dims", c_void_p), ("dim_ends", c_void_p)]
 
 
+class ChildrenColumns(ctypes.Structure):
+    """ckview_children_columns: every node's children as columns borrowed from the view."""
+
+    _fields_ = [("node_count", c_size_t), ("node_starts", c_void_p), ("names", c_void_p), ("name_ends", c_void_p),
+                ("child_ids", c_void_p)]
+
+
 CHILDREN_CALLBACK = ctypes.CFUNCTYPE(c_int32, c_void_p, c_uint64, c_void_p)
 
 # ckview_io_methods: the caller's storage (open, size, read, close), each taking io_userdata first.
@@ -143,6 +150,7 @@ _SIGNATURES = {
     "ckview_node_count": ([c_void_p, POINTER(c_size_t)], c_int),
     "ckview_children": ([c_void_p, c_uint32, POINTER(POINTER(Child)), POINTER(c_size_t)], c_int),
     "ckview_descendants": ([c_void_p, POINTER(POINTER(c_uint32)), POINTER(c_size_t)], c_int),
+    "ckview_all_children": ([c_void_p, POINTER(ChildrenColumns)], c_int),
     "ckview_descendant_paths": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p), POINTER(c_size_t)], c_int),
     "ckview_path": ([c_void_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
     "ckview_attributes": ([c_void_p, c_uint32, POINTER(POINTER(Attribute)), POINTER(c_size_t)], c_int),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import byref, c_size_t, c_uint32, c_void_p, string_at
-from threading import get_ident
 
 from . import _io, _native
 from ._native import lib
@@ -32,8 +31,6 @@ def _tensorflow_children():
     return tf.train.TrackableView.children, tf.__internal__.tracking.Trackable
 
 
-_CHILD_STRUCT = _native.CHILD_STRUCT
-_CHILD_POINTER = ctypes.POINTER(_native.Child)
 
 
 def _borrowed_array(function, view, node, structure):
@@ -42,19 +39,6 @@ def _borrowed_array(function, view, node, structure):
     items, count = ctypes.POINTER(structure)(), c_size_t()
     raise_for(function(view, node, byref(items), byref(count)))
     return items, count.value
-
-
-class _ChildrenOut:
-    """The out-parameters of `ckview_children`, one set per thread that calls `children`."""
-
-    __slots__ = ("children", "count", "children_ref", "count_ref")
-
-    def __init__(self):
-        self.children, self.count = _CHILD_POINTER(), c_size_t()
-        self.children_ref, self.count_ref = byref(self.children), byref(self.count)
-
-
-_ckview_children = lib.ckview_children
 
 
 class _PathBuffer:
@@ -96,7 +80,7 @@ class CheckpointView(Managed):
 
     def __init__(self, save_path: Any, *, mmap: bool = False, filesystem: Any = None) -> None:
         self._mmap = bool(mmap)
-        self._children_out = {}  # thread id -> _ChildrenOut
+        self._children_columns = None  # (node starts, names, child ids): children() copies them once
         # The storage (when filesystem= is given) holds the callbacks and the open files; the
         # handle keeps it past the ckview_close that closes the files.
         pointer, self._storage = _io.open_handle(lib.ckview_open_with, save_path, mmap, filesystem)
@@ -122,25 +106,35 @@ class CheckpointView(Managed):
 
     def children(self, node_id: int) -> Dict[str, int]:
         """`{local_name: child_node_id}` of a node, in TensorFlow's order."""
-        # The hot path (a call per node of a graph): the out-parameters are made once per thread.
+        # The hot path (a call per node of a graph): every node's children are copied out of the
+        # view in one call, on the first use, and each call slices them: no ctypes call per node.
         node = node_id if type(node_id) is int and 0 <= node_id < self._num_nodes else self._node(node_id)
-        out = self._children_out.get(get_ident())
-        if out is None:
-            out = self._children_out[get_ident()] = _ChildrenOut()
-        with self._handle as view:  # the names are borrowed from the view: read them before letting go
-            status = _ckview_children(view, node, out.children_ref, out.count_ref)
-            if status:
-                raise_for(status)
-            count = out.count.value
-            if not count:
-                return {}
-            children = out.children
-            if _CHILD_STRUCT is None:
-                return {child.name.text(): child.node_id for child in children[:count]}
-            # One copy of the whole array, unpacked to (name ptr, name len, node id) tuples: far
-            # cheaper than a ctypes structure per child.
-            raw = string_at(children, count * _CHILD_STRUCT.size)
-            return {string_at(ptr, length).decode("utf-8"): child for ptr, length, child in _CHILD_STRUCT.iter_unpack(raw)}
+        if self._handle._closed:
+            raise ValueError("this CheckpointView is closed")
+        columns = self._children_columns or self._copy_children()
+        starts, names, ids = columns
+        start, end = starts[node], starts[node + 1]
+        return dict(zip(names[start:end], ids[start:end]))
+
+    def _copy_children(self):
+        """`(node starts, names, child ids)` of every node, from one `ckview_all_children` call."""
+        table = _native.ChildrenColumns()
+        with self._handle as view:  # the columns are borrowed from the view: copy them before letting go
+            raise_for(lib.ckview_all_children(view, byref(table)))
+            word = ctypes.sizeof(c_size_t)
+            code = {4: "I", 8: "Q"}[word]
+            starts = memoryview(string_at(table.node_starts, (table.node_count + 1) * word)).cast(code).tolist()
+            edges = starts[-1]
+            ends = memoryview(string_at(table.name_ends, edges * word)).cast(code).tolist() if edges else []
+            ids = memoryview(string_at(table.child_ids, edges * 4)).cast("I").tolist() if edges else []
+            blob = string_at(table.names, ends[-1]) if edges else b""
+        if blob.isascii():  # byte offsets are character offsets: decode once
+            text = blob.decode("ascii")
+            names = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
+        else:
+            names = [blob[a:b].decode("utf-8") for a, b in zip([0] + ends[:-1], ends)]
+        self._children_columns = columns = (starts, names, ids)
+        return columns
 
     def descendants(self) -> List[int]:
         """Node 0 and every node reachable from it, breadth first."""
