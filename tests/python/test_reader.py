@@ -2,6 +2,7 @@
 TensorFlow reading ckview's big-endian bundle, the numpy-free path, and TensorFlow opening a
 checkpoint written by ckview's writer."""
 
+import json
 import subprocess
 
 import numpy as np
@@ -108,3 +109,29 @@ def test_tensorflow_opens_a_checkpoint_written_by_ckview(repo_root, tmp_path):
     for key in reader.get_variable_to_shape_map():
         if key != "_CHECKPOINTABLE_OBJECT_GRAPH":
             assert_identical(mine.get_tensor(key), reader.get_tensor(key), key)
+
+
+def test_a_tables_tensors_are_its_attributes_as_tensorflow_restores_them(fixtures_dir):
+    """MutableHashTable and DenseHashTable store their attribute under its checkpoint_key plus
+    `-keys` and `-values`; TensorFlow restores the same checkpoint into fresh tables."""
+    path = str(fixtures_dir / "tables" / "before")
+    view, theirs = ckview.CheckpointView(path), tf.train.load_checkpoint(path)
+    seen = set()
+    for node in view.descendants():
+        for attribute in view.attributes(node):
+            values = view.attribute_tensors(node, attribute["name"])
+            assert values and all(key.startswith(attribute["checkpoint_key"]) for key in values)
+            for key, value in values.items():
+                assert_identical(value, theirs.get_tensor(key), key)
+            seen.update(values)
+            if len(values) > 1:
+                with pytest.raises(ValueError, match="attribute_tensors"):
+                    view.tensor(node, attribute["name"])
+            else:
+                assert_identical(view.tensor(node, attribute["name"]), theirs.get_tensor(next(iter(values))), node)
+    assert seen == set(theirs.get_variable_to_shape_map()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"}
+    # What TensorFlow restored into a fresh MutableHashTable (tables/tf_answers.json).
+    restored = json.loads((fixtures_dir / "tables" / "tf_answers.json").read_text())["checkpoints"]["before"]["restored"]
+    words = view.attribute_tensors(1, "table")
+    pairs = zip(words["words/.ATTRIBUTES/table-keys"].tolist(), words["words/.ATTRIBUTES/table-values"].tolist())
+    assert sorted([key.decode(), value] for key, value in pairs) == restored["words"]

@@ -168,6 +168,7 @@ _SIGNATURES = {
     "ckview_reader_open_with": ([c_char_p, POINTER(OpenOptions), POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_free": ([c_void_p], None),
     "ckview_reader_of_view": ([c_void_p, POINTER(c_void_p)], c_int),
+    "ckview_attribute_tensors": ([c_void_p, c_uint32, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_find": ([c_void_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_reader_list": ([c_void_p, POINTER(c_void_p), POINTER(c_void_p)], c_int),
     "ckview_tensor_list_count": ([c_void_p, POINTER(c_size_t)], c_int),

@@ -201,11 +201,43 @@ class CheckpointView(Managed):
         return CheckpointReader(_borrowed=Handle(handle, None, "CheckpointReader", parent=self._handle), _owner=self)
 
     def tensor(self, node_id: int, attribute: str = "VARIABLE_VALUE") -> Any:
-        """The value of a node's serialized tensor (by default a variable's value)."""
-        for record in self.attributes(node_id):
-            if record["name"] == attribute:
-                return self.reader().get_tensor(record["checkpoint_key"])
-        raise KeyError(f"node {node_id} has no attribute {attribute!r}")
+        """The value of a node's serialized tensor (by default a variable's value). An attribute
+        stored as several tensors (a table's `-keys` and `-values`) raises ValueError: read it
+        with `attribute_tensors`."""
+        values = self.attribute_tensors(node_id, attribute)
+        if len(values) == 1:
+            return next(iter(values.values()))
+        if not values:
+            raise KeyError(f"node {node_id}'s attribute {attribute!r} has no tensor in the checkpoint")
+        raise ValueError(f"node {node_id}'s attribute {attribute!r} is stored as {len(values)} tensors "
+                         f"({', '.join(values)}): read them with attribute_tensors()")
+
+    def attribute_tensors(self, node_id: int, attribute: str = "VARIABLE_VALUE") -> Dict[str, Any]:
+        """`{key: value}` of the tensors a node's attribute is stored as, in key order: a
+        variable's one tensor under its `checkpoint_key`; the `-keys` and `-values` tensors of a
+        `MutableHashTable` or `DenseHashTable` under its `checkpoint_key` plus those suffixes;
+        empty when the checkpoint has none of them."""
+        from .reader import _Listing
+
+        names = [record["name"] for record in self.attributes(node_id)]
+        if attribute not in names:
+            raise KeyError(f"node {node_id} has no attribute {attribute!r}")
+        with self._handle as view:
+            tensors, error = c_void_p(), c_void_p()
+            args = (view, self._node(node_id), names.index(attribute), byref(tensors), byref(error))
+            if self._storage is None:
+                status, raised = lib.ckview_attribute_tensors(*args), ()
+            else:
+                status, raised = self._storage.call(lib.ckview_attribute_tensors, *args)
+            _io.check(status, error, raised)
+            try:
+                table = _native.TensorTable()
+                raise_for(lib.ckview_tensor_list_table(tensors, byref(table)))
+                keys = _Listing(table).keys
+            finally:
+                lib.ckview_tensor_list_free(tensors)
+        reader = self.reader()
+        return {key: reader.get_tensor(key) for key in keys}
 
     # Comparing with live objects ------------------------------------------------------------
 
