@@ -35,7 +35,9 @@ def _ensure_library():
     if INSTALLED:
         import ckview
 
-        if Path(ckview.__file__).resolve().is_relative_to(REPO) or os.environ.get("CKVIEW_LIBRARY"):
+        # The repository's own copy is bindings/python; an installed one lives in a virtualenv's
+        # site-packages, which may itself sit inside the clone (.ci/run's target/python-venv).
+        if Path(ckview.__file__).resolve().is_relative_to(BINDING) or os.environ.get("CKVIEW_LIBRARY"):
             raise RuntimeError(f"CKVIEW_TEST_INSTALLED=1 but ckview is {ckview.__file__} (and CKVIEW_LIBRARY "
                                f"{os.environ.get('CKVIEW_LIBRARY')!r}): not the installed package alone")
         return
