@@ -96,7 +96,7 @@ def test_without_numpy_values_are_lists(fixtures_dir, monkeypatch):
 
 def test_tensorflow_opens_a_checkpoint_written_by_ckview(repo_root, tmp_path):
     prefix = tmp_path / "synthetic"
-    subprocess.run(["cargo", "run", "--quiet", "--release", "--example", "generate", "--", "400", str(prefix)],
+    subprocess.run(["cargo", "run", "--quiet", "--example", "generate", "--", "400", str(prefix)],
                    cwd=repo_root, check=True)
     ours, theirs = ckview.CheckpointView(str(prefix)), tf.train.CheckpointView(str(prefix))
     assert ours.descendants() == theirs.descendants()
