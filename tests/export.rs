@@ -206,3 +206,55 @@ fn a_checkpoint_without_a_graph_is_named_by_key_only() {
     }
     assert!(listing(&dir).is_empty());
 }
+
+/// Runs of a megabyte and more (one large tensor, or small ones that follow each other both in
+/// the output and in the data file) are copied from the data file inside the kernel and
+/// verified by reading the copy back; the rest is read. Both kinds keep their bytes, and damage
+/// to a copied tensor, past the first verified chunk or inside a run, is still caught, with
+/// nothing left behind.
+#[test]
+fn copied_tensors_are_verified_from_the_copy() {
+    use ckview::format::writer::BundleWriter;
+    use ckview::format::{Bundle, DataType};
+    let dir = scratch("copied");
+    let values = |len: usize, seed: u8| (0..len).map(|at| (at as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<u8>>();
+    let mut tensors = vec![
+        ("large_float".to_string(), DataType::DtFloat, vec![768u64, 1024], values(3 << 20, 1)),
+        ("large_int8".to_string(), DataType::DtInt8, vec![3 << 19], values(3 << 19, 2)),
+        ("large_bool".to_string(), DataType::DtBool, vec![2 << 20], vec![1u8; 2 << 20]),
+        ("small_float".to_string(), DataType::DtFloat, vec![4], values(16, 3)),
+    ];
+    // 1.2 MB of 4 KiB tensors, stored in the order the output takes them.
+    tensors.extend((0..300).map(|at| (format!("run_{at:03}"), DataType::DtFloat, vec![1024], values(4096, at as u8))));
+    let mut writer = BundleWriter::create(&dir.join("ckpt")).unwrap();
+    for (key, dtype, shape, bytes) in &tensors {
+        writer.add_raw(key.as_bytes(), *dtype, shape, bytes).unwrap();
+    }
+    let prefix = writer.finish().unwrap();
+    let out = dir.join("out.safetensors");
+    let bundle = Bundle::open(&prefix).unwrap();
+    export_safetensors(Source::Bundle(&bundle), &out, ExportOptions::default()).unwrap();
+    let written = fs::read(&out).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&written).unwrap();
+    for (key, _, shape, bytes) in &tensors {
+        let tensor = file.tensor(key).unwrap();
+        assert_eq!(tensor.shape(), shape.iter().map(|&dim| dim as usize).collect::<Vec<_>>(), "{key}");
+        assert!(tensor.data() == bytes.as_slice(), "{key}");
+    }
+    drop(bundle);
+
+    let data = dir.join("ckpt.data-00000-of-00001");
+    let pristine = fs::read(&data).unwrap();
+    for (damaged, past) in [("large_float", 5 << 19), ("run_150", 1000)] {
+        let (_, entry) = Bundle::open(&prefix).unwrap().tensors().unwrap().into_iter().find(|(key, _)| key == damaged.as_bytes()).unwrap();
+        let mut bytes = pristine.clone();
+        bytes[entry.offset as usize + past] ^= 0x40;
+        fs::write(&data, bytes).unwrap();
+        let _ = fs::remove_file(&out);
+        let bundle = Bundle::open(&prefix).unwrap();
+        let error = export_safetensors(Source::Bundle(&bundle), &out, ExportOptions::default()).unwrap_err();
+        let ExportError::Format(ckview::format::FormatError::ChecksumMismatch { what, .. }) = &error else { panic!("{error}") };
+        assert!(what.contains(damaged), "{error}");
+        assert_eq!(listing(&dir), ["ckpt.data-00000-of-00001", "ckpt.index"]);
+    }
+}

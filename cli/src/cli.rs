@@ -251,9 +251,6 @@ pub enum Command {
         /// Leave out tensors of dtypes safetensors cannot hold instead of refusing the export
         #[arg(long)]
         skip_unsupported: bool,
-        /// Memory-map local data shards and write values straight from the map (a file truncated meanwhile ends the export with SIGBUS)
-        #[arg(long)]
-        mmap: bool,
     },
 
     /// Print a shell completion script

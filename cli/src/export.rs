@@ -5,12 +5,8 @@
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ckview::format::Checkpoint;
-use ckview::io::{LocalStorage, Storage};
-use ckview::CheckpointView;
 use ckview::export::{export_safetensors, ExportError, ExportOptions, ExportReport, ExportTensor, Naming};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use regex::Regex;
@@ -19,7 +15,6 @@ use serde::Serialize;
 use crate::cli::NamesArg;
 use crate::output::{human_bytes, plural, printable, Out};
 use crate::resolve::{open_checkpoint, open_view};
-use crate::storage::is_url;
 use crate::{json, Failure, Outcome};
 
 /// Exports at least this large show progress from the start...
@@ -35,8 +30,6 @@ pub struct Request<'a> {
     pub drop: &'a [String],
     pub drop_slots: bool,
     pub skip_unsupported: bool,
-    /// Memory-map local data shards (`--mmap`).
-    pub mmap: bool,
     pub max_shard_size: Option<&'a str>,
 }
 
@@ -163,20 +156,6 @@ pub fn run(ckpt: &OsStr, out_path: &Path, request: Request<'_>, as_json: bool, o
             Ok(())
         })),
     };
-    // With --mmap, local files are mapped, so that values go from the map to the output without
-    // a read into memory first; where that open fails, the ordinary open below gives the error
-    // its message.
-    let mapped = (request.mmap && !is_url(ckpt)).then(|| Arc::new(LocalStorage { mmap: true }) as Arc<dyn Storage>);
-    if let Some(view) = mapped.as_ref().and_then(|storage| CheckpointView::open_with(ckpt, storage.clone()).ok()) {
-        let result = export_safetensors((&view).into(), out_path, options);
-        progress.bar.finish_and_clear();
-        return finish(ckpt, result, as_json, out);
-    }
-    if let Some(checkpoint) = mapped.as_ref().and_then(|storage| Checkpoint::open_with(Path::new(ckpt), storage.clone()).ok()) {
-        let result = export_safetensors((&checkpoint).into(), out_path, options);
-        progress.bar.finish_and_clear();
-        return finish(ckpt, result, as_json, out);
-    }
     // A TF2 checkpoint opens as a view (its graph names the tensors); anything else by key.
     let result = match open_view(ckpt) {
         Ok(view) => export_safetensors((&view).into(), out_path, options),

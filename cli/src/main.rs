@@ -105,7 +105,7 @@ fn run(cli: Cli, out: &mut Out) -> Outcome {
         Command::Rewrite { ckpt, out: out_prefix, drop_slots, drop, select } => {
             rewrite::run(&ckpt, &out_prefix, ckview::rewrite::RewriteOptions { drop_slots, drop, select }, json, out)
         }
-        Command::Export { ckpt, out: target, names, rename, select, drop_patterns, drop_slots, max_shard_size, skip_unsupported, mmap } => {
+        Command::Export { ckpt, out: target, names, rename, select, drop_patterns, drop_slots, max_shard_size, skip_unsupported } => {
             let request = export::Request {
                 names,
                 rename: &rename,
@@ -113,7 +113,6 @@ fn run(cli: Cli, out: &mut Out) -> Outcome {
                 drop: &drop_patterns,
                 drop_slots,
                 skip_unsupported,
-                mmap,
                 max_shard_size: max_shard_size.as_deref(),
             };
             export::run(&ckpt, &target, request, json, out)

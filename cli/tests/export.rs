@@ -89,31 +89,3 @@ fn summaries_say_what_was_written_and_left_out() {
     assert_eq!(on_disk, files.len() + 1);
 }
 
-#[test]
-fn mmap_writes_the_same_files() {
-    let dir = scratch("mmap");
-    for ckpt in ["keras_adam/model", "partitioned/model.ckpt", "big_endian/zoo", "v1/model.ckpt"] {
-        let (read, mapped) = (dir.join("read.safetensors"), dir.join("mapped.safetensors"));
-        for (out, extra) in [(&read, None), (&mapped, Some("--mmap"))] {
-            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"export", &"--skip-unsupported"];
-            let source = fixture(ckpt);
-            args.push(&source);
-            args.push(out);
-            if let Some(flag) = &extra {
-                args.push(flag);
-            }
-            let output = ckview(&args);
-            assert_eq!(output.status.code(), Some(0), "{ckpt}: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        // The header's JSON (whose metadata map safetensors writes in hash order) and the values.
-        let (read, mapped) = (parts(&read), parts(&mapped));
-        assert_eq!(read, mapped, "{ckpt}");
-    }
-}
-
-/// A safetensors file's header, as JSON, and its values.
-fn parts(path: &Path) -> (Value, Vec<u8>) {
-    let bytes = std::fs::read(path).unwrap();
-    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    (serde_json::from_slice(&bytes[8..8 + length]).unwrap(), bytes[8 + length..].to_vec())
-}

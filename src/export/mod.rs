@@ -5,10 +5,11 @@
 //! Layers: `plan` lists the tensors and chooses their names ([`Naming`], the caller's naming
 //! function, optimizer state dropped, dtypes checked, no name twice), `dtype` maps TensorFlow's
 //! dtypes onto safetensors', `write` streams the values into files under temporary names and
-//! renames them at the end. Values are read through [`crate::format`]'s read paths: checksums
-//! verified, partitioned tensors assembled, big-endian bundles swapped, V1 checkpoints too.
-//! Peak memory is the largest tensor (none at all for a bundle opened with memory maps, whose
-//! bytes are written straight from the map when no conversion is needed).
+//! renames them at the end. Tensors stored as their values are copied from the data files
+//! inside the kernel and verified over the copy; the others are read through
+//! [`crate::format`]'s read paths: checksums verified, partitioned tensors assembled, big-endian
+//! bundles swapped, V1 checkpoints too. Peak memory is the largest tensor read that way, plus
+//! the names and the header.
 
 mod dtype;
 mod error;

@@ -1,144 +1,252 @@
-//! Writing a plan: tensors grouped into files, each file streamed by `safetensors` under a
-//! temporary name, every file renamed into place once all are written, the index last.
+//! Writing a plan: tensors grouped into files, each file written under a temporary name,
+//! every file renamed into place once all are written, the index last.
 //!
-//! `safetensors::serialize_to_file` asks each tensor's [`View`] for its bytes in file order and
-//! writes them through a buffer, so a view that reads its tensor when asked keeps one tensor in
-//! memory at a time. `View::data` cannot fail: the first error is kept, later views hand out
-//! nothing, and the file is removed once the writer returns.
+//! The header is `safetensors`' own [`Metadata`], serialized by the crate. The values are
+//! written here rather than by `safetensors::serialize_to_file`, which takes every tensor's
+//! bytes from memory: a tensor whose stored bytes are its value (most of them) is copied from
+//! the data file inside the kernel (`copy_file_range`) and verified by reading the copy back,
+//! so the bytes checked against the stored crc32c are the bytes written; the rest (partitioned,
+//! byte-swapped, bool, V1 and small tensors) is read into one reused buffer through
+//! [`crate::format`]'s read paths, which verify it. Memory stays at the largest tensor read that
+//! way plus a constant.
 
-use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use safetensors::tensor::View;
-use safetensors::Dtype;
+use safetensors::tensor::{Metadata, TensorInfo};
 
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
-use super::{ExportOptions, ExportReport, ProgressFn, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
-use crate::format::{host_endianness, swap_width, Endianness, FormatError, Verify};
+use super::{ExportOptions, ExportReport, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
+use crate::format::{crc, host_endianness, swap_width, Bundle, Endianness, FormatError, TensorEntry, Verify};
+use crate::io::RandomAccess;
+use std::sync::Arc;
 
-/// What every tensor's view shares: the source, the first error, the progress.
-struct Reading<'s> {
-    source: &'s Source<'s>,
-    failure: RefCell<Option<ExportError>>,
-    done: Cell<u64>,
-    total: u64,
-    progress: RefCell<Option<&'s mut ProgressFn<'s>>>,
+/// Runs at least this large are copied inside the kernel; smaller ones are cheaper read.
+const COPY_AT_LEAST: u64 = 1 << 20;
+/// Runs of several tensors stop growing at this size, so that progress is reported often.
+const MAX_RUN: u64 = 64 << 20;
+/// The piece of a copied tensor read back at a time to verify it.
+const VERIFY_CHUNK: u64 = 1 << 20;
+/// What safetensors' readers accept as a header, at most (its crate's `MAX_HEADER_SIZE`).
+const MAX_HEADER_SIZE: usize = 100_000_000;
+
+/// One output file being written: the file, a buffer in front of it, the next byte's offset.
+struct Output<'p> {
+    writer: BufWriter<File>,
+    position: u64,
+    path: &'p Path,
 }
 
-impl Reading<'_> {
-    fn fail(&self, error: ExportError) {
-        let mut failure = self.failure.borrow_mut();
-        if failure.is_none() {
-            *failure = Some(error);
+impl Output<'_> {
+    fn write_error(&self, source: std::io::Error) -> ExportError {
+        ExportError::Write { path: self.path.to_path_buf(), source }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
+        self.writer.write_all(bytes).map_err(|source| self.write_error(source))?;
+        self.position += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Copies a run's stored bytes in the kernel and checks each tensor's crc32c over the
+    /// copy read back from the output; `Ok(false)` when the storage cannot copy (nothing
+    /// written).
+    fn copy(&mut self, bundle: &Bundle, run: &Run<'_>, scratch: &mut Vec<u8>) -> Result<bool, ExportError> {
+        self.writer.flush().map_err(|source| self.write_error(source))?;
+        let out = self.writer.get_ref();
+        let copied = run.file.copy_to(run.offset, run.bytes, out, self.position).map_err(|source| FormatError::Io {
+            path: bundle.shard_path(run.shard_id),
+            source: std::io::Error::new(source.kind(), format!("copying tensors to {}: {source}", self.path.display())),
+        })?;
+        if !copied {
+            return Ok(false);
         }
-    }
-
-    fn failed(&self) -> bool {
-        self.failure.borrow().is_some()
-    }
-
-    /// The values of one tensor: borrowed from a memory map where no conversion is needed,
-    /// else read (verified, assembled, in the host's byte order).
-    fn values<'v>(&'v self, planned: &Planned) -> Result<Cow<'v, [u8]>, FormatError> {
-        let bundle = match self.source {
-            Source::View(view) => Some(view.bundle()),
-            Source::Bundle(bundle) => Some(*bundle),
-            Source::V1(_) => None,
-        };
-        if let (Some(bundle), Some(entry)) = (bundle.filter(|bundle| bundle.storage().maps()), &planned.entry) {
-            match bundle.borrow_value(&planned.key_bytes, entry, Verify::Checksums) {
-                Ok(bytes) => return Ok(Cow::Borrowed(bytes)),
-                Err(FormatError::Unsupported { .. }) => {}
-                Err(error) => return Err(error),
+        // The copy is read back a chunk at a time; `window` is the part of the run in `scratch`.
+        scratch.resize(scratch.len().max(VERIFY_CHUNK as usize), 0);
+        let mut window = 0..0u64;
+        let mut start = 0u64;
+        for (planned, entry) in &run.tensors {
+            let (mut crc, mut at, end) = (0u32, start, start + planned.size);
+            while at < end {
+                if at == window.end {
+                    window = window.end..run.bytes.min(window.end + VERIFY_CHUNK);
+                    let piece = &mut scratch[..(window.end - window.start) as usize];
+                    out.read_exact_at(piece, self.position + window.start).map_err(|source| self.write_error(source))?;
+                }
+                let upto = end.min(window.end);
+                crc = crc::extend(crc, &scratch[(at - window.start) as usize..(upto - window.start) as usize]);
+                at = upto;
             }
+            bundle.check_checksum(&planned.key_bytes, entry, crc)?;
+            start = end;
         }
-        let mut buffer = Vec::new();
-        let size = usize::try_from(planned.size).ok().filter(|&size| buffer.try_reserve_exact(size).is_ok());
-        let Some(size) = size else {
-            return Err(FormatError::Io {
-                path: self.source.path().to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::OutOfMemory,
-                    format!("cannot allocate {} bytes to read tensor {:?}", planned.size, planned.tensor.key),
-                ),
-            });
-        };
-        buffer.resize(size, 0);
-        match (self.source, &planned.entry) {
-            (Source::View(view), Some(entry)) => view.bundle().read_value(&planned.key_bytes, entry, &mut buffer, Verify::Checksums)?,
-            (Source::Bundle(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, &mut buffer, Verify::Checksums)?,
-            (Source::V1(v1), _) => v1.read_value(v1.require(&planned.key_bytes)?, &mut buffer)?,
-            (_, None) => unreachable!("a bundle's tensors are planned with their entries"),
-        }
-        Ok(Cow::Owned(buffer))
-    }
-
-    /// The values in little-endian order, as safetensors stores them: the read paths give the
-    /// host's order, which on a big-endian host is swapped here, per unit of `swap_width`.
-    fn little_endian<'v>(&self, planned: &Planned, values: Cow<'v, [u8]>) -> Cow<'v, [u8]> {
-        let width = swap_width(planned.tensor.dtype) as usize;
-        if host_endianness() == Endianness::Little || width < 2 {
-            return values;
-        }
-        let mut owned = values.into_owned();
-        owned.chunks_exact_mut(width).for_each(<[u8]>::reverse);
-        Cow::Owned(owned)
+        self.position += run.bytes;
+        self.writer.seek(SeekFrom::Start(self.position)).map_err(|source| self.write_error(source))?;
+        Ok(true)
     }
 }
 
-/// One tensor, read when the writer asks for its bytes.
-struct Lazy<'r, 's> {
-    planned: &'r Planned,
-    shape: Vec<usize>,
-    reading: &'r Reading<'s>,
+/// Tensors that follow each other both in the output and in one data file, each stored as its
+/// value ([`Bundle::verbatim`]): copied with one call.
+struct Run<'p> {
+    tensors: Vec<(&'p Planned, &'p TensorEntry)>,
+    file: Arc<dyn RandomAccess>,
+    shard_id: u32,
+    offset: u64,
+    bytes: u64,
 }
 
-impl View for Lazy<'_, '_> {
-    fn dtype(&self) -> Dtype {
-        self.planned.dtype
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        if self.reading.failed() {
-            return Cow::Borrowed(&[]);
+/// The longest run that starts with `tensors[0]`, of at most `MAX_RUN` bytes unless its first
+/// tensor alone is larger; `None` when the first tensor is not stored as its value.
+fn run<'p>(bundle: &Bundle, tensors: &[&'p Planned]) -> Result<Option<Run<'p>>, ExportError> {
+    let mut run: Option<Run<'p>> = None;
+    for &planned in tensors {
+        let Some(entry) = &planned.entry else { break };
+        let Some((file, range)) = bundle.verbatim(&planned.key_bytes, entry)? else { break };
+        match &mut run {
+            None => run = Some(Run { tensors: vec![(planned, entry)], file, shard_id: range.shard_id, offset: range.offset, bytes: range.size }),
+            Some(run) if range.shard_id == run.shard_id && range.offset == run.offset + run.bytes && run.bytes + range.size <= MAX_RUN => {
+                run.tensors.push((planned, entry));
+                run.bytes += range.size;
+            }
+            Some(_) => break,
         }
-        let values = match self.reading.values(self.planned) {
-            Ok(values) if values.len() as u64 == self.planned.size => self.reading.little_endian(self.planned, values),
-            Ok(values) => {
-                self.reading.fail(ExportError::Safetensors {
-                    path: self.reading.source.path().to_path_buf(),
-                    message: format!("tensor {:?} read {} bytes, not {}", self.planned.tensor.key, values.len(), self.planned.size),
-                });
-                return Cow::Borrowed(&[]);
-            }
-            Err(error) => {
-                self.reading.fail(error.into());
-                return Cow::Borrowed(&[]);
-            }
+    }
+    Ok(run)
+}
+
+/// A tensor's values read into `scratch` (verified, assembled, in little-endian order).
+fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<u8>) -> Result<&'b [u8], ExportError> {
+    let size = usize::try_from(planned.size).ok().filter(|&size| size <= scratch.len() || scratch.try_reserve(size - scratch.len()).is_ok());
+    let Some(size) = size else {
+        return Err(FormatError::Io {
+            path: source.path().to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!("cannot allocate {} bytes to read tensor {:?}", planned.size, planned.tensor.key),
+            ),
+        }
+        .into());
+    };
+    if scratch.len() < size {
+        scratch.resize(size, 0);
+    }
+    let values = &mut scratch[..size];
+    match (source, &planned.entry) {
+        (Source::View(view), Some(entry)) => view.bundle().read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
+        (Source::Bundle(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
+        (Source::V1(v1), _) => v1.read_value(v1.require(&planned.key_bytes)?, values)?,
+        (_, None) => unreachable!("a bundle's tensors are planned with their entries"),
+    }
+    // The read paths give the host's byte order; safetensors stores little-endian.
+    let width = swap_width(planned.tensor.dtype) as usize;
+    if host_endianness() == Endianness::Big && width > 1 {
+        values.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+    }
+    Ok(values)
+}
+
+/// The header of a file of `tensors`, in that order, serialized by `safetensors` and padded to
+/// 8 bytes as the crate pads its own.
+fn header(tensors: &[&Planned], metadata: HashMap<String, String>, path: &Path) -> Result<Vec<u8>, ExportError> {
+    let refused = |message: String| ExportError::Safetensors { path: path.to_path_buf(), message };
+    let mut offset = 0usize;
+    let mut infos = Vec::with_capacity(tensors.len());
+    for planned in tensors {
+        let size = usize::try_from(planned.size).map_err(|_| refused(format!("tensor {:?} is too large for this host", planned.tensor.key)))?;
+        let shape = planned.tensor.shape.iter().map(|&dim| dim as usize).collect();
+        infos.push((planned.out_name.clone(), TensorInfo { dtype: planned.dtype, shape, data_offsets: (offset, offset + size) }));
+        offset += size;
+    }
+    let metadata = Metadata::new(Some(metadata), infos).map_err(|error| refused(error.to_string()))?;
+    let mut json = serde_json::to_vec(&metadata).map_err(|error| refused(error.to_string()))?;
+    json.resize(json.len().next_multiple_of(8), b' ');
+    if json.len() > MAX_HEADER_SIZE {
+        return Err(refused(format!(
+            "its header would take {} bytes, more than the {MAX_HEADER_SIZE} safetensors readers accept: split it with a maximum shard size",
+            json.len()
+        )));
+    }
+    Ok(json)
+}
+
+/// Writes one safetensors file of `group` at `temporary`; `done` counts the bytes of values
+/// written over all files, for `options.progress`.
+fn write_file(
+    source: &Source<'_>,
+    group: &[Planned],
+    temporary: &Path,
+    target: &Path,
+    options: &mut ExportOptions<'_>,
+    (done, total): (&mut u64, u64),
+) -> Result<(), ExportError> {
+    let mut metadata = HashMap::with_capacity(group.len() + 2);
+    metadata.insert(SOURCE_METADATA_KEY.to_string(), source.path().display().to_string());
+    // What transformers' loaders check before they read a file.
+    metadata.insert("format".to_string(), "pt".to_string());
+    for planned in group {
+        metadata.insert(format!("{KEY_METADATA_PREFIX}{}", planned.out_name), planned.tensor.key.clone());
+    }
+    // Widest elements first, as `safetensors` orders its own files, so that every tensor starts
+    // at a multiple of its element size; then in the order of the data files, so that tensors
+    // stored one after another are copied with one call (readers find tensors by offset).
+    let mut order: Vec<&Planned> = group.iter().collect();
+    let place = |planned: &Planned| {
+        let stored = planned.entry.as_ref().filter(|entry| entry.slices.is_empty()).map(|entry| (entry.shard_id, entry.offset));
+        (std::cmp::Reverse(planned.dtype.bitsize()), stored.is_none(), stored)
+    };
+    order.sort_by(|a, b| place(a).cmp(&place(b)).then_with(|| a.out_name.cmp(&b.out_name)));
+    let header = header(&order, metadata, target)?;
+    // Read back to verify copies; created with the mode a new file gets, the umask applied.
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(temporary)
+        .map_err(|source| ExportError::Write { path: target.to_path_buf(), source })?;
+    let mut output = Output { writer: BufWriter::with_capacity(1 << 20, file), position: 0, path: target };
+    output.write(&(header.len() as u64).to_le_bytes())?;
+    output.write(&header)?;
+    drop(header);
+    let bundle = match source {
+        Source::View(view) => Some(view.bundle()),
+        Source::Bundle(bundle) => Some(*bundle),
+        Source::V1(_) => None,
+    };
+    let mut scratch = Vec::new();
+    let mut at = 0;
+    while at < order.len() {
+        let run = match bundle {
+            Some(bundle) => run(bundle, &order[at..])?,
+            None => None,
         };
-        let done = self.reading.done.get() + self.planned.size;
-        self.reading.done.set(done);
-        if let Some(progress) = self.reading.progress.borrow_mut().as_mut() {
-            if let Err(error) = progress(done, self.reading.total) {
-                self.reading.fail(error);
-                return Cow::Borrowed(&[]);
+        // A run too small to be worth a copy is read tensor by tensor, all of it: the tensors
+        // after the first are not looked at again.
+        let (copied, count) = match (&run, bundle) {
+            (Some(run), Some(bundle)) if run.bytes >= COPY_AT_LEAST => (output.copy(bundle, run, &mut scratch)?, run.tensors.len()),
+            (Some(run), _) => (false, run.tensors.len()),
+            (None, _) => (false, 1),
+        };
+        for &planned in &order[at..at + count] {
+            if !copied {
+                let values = read_values(source, planned, &mut scratch)?;
+                output.write(values)?;
+            }
+            *done += planned.size;
+            if let Some(progress) = options.progress.as_mut() {
+                progress(*done, total)?;
             }
         }
-        values
+        at += count;
     }
-
-    fn data_len(&self) -> usize {
-        self.planned.size as usize
-    }
+    output.writer.flush().map_err(|source| output.write_error(source))?;
+    Ok(())
 }
 
 /// Files written under temporary names, removed unless [`Staged::commit`] renames them.
@@ -210,13 +318,7 @@ pub(crate) fn write(source: &Source<'_>, plan: Plan, out: &Path, options: &mut E
     }
     let total: u64 = plan.tensors.iter().map(|planned| planned.size).sum();
     let groups = shards(&plan.tensors, options.max_shard_size);
-    let reading = Reading {
-        source,
-        failure: RefCell::new(None),
-        done: Cell::new(0),
-        total,
-        progress: RefCell::new(options.progress.as_deref_mut().map(|progress| progress as _)),
-    };
+    let mut done = 0u64;
     let mut staged = Staged { files: Vec::new() };
     let mut report = ExportReport::default();
     let mut weight_map = serde_json::Map::new();
@@ -224,33 +326,7 @@ pub(crate) fn write(source: &Source<'_>, plan: Plan, out: &Path, options: &mut E
         let target = if groups.len() == 1 { out.to_path_buf() } else { shard_path(out, index, groups.len()) };
         let temporary = temporary_path(&target);
         staged.files.push((temporary.clone(), target.clone()));
-        let mut metadata = HashMap::from([
-            (SOURCE_METADATA_KEY.to_string(), source.path().display().to_string()),
-            // What transformers' loaders check before they read a file.
-            ("format".to_string(), "pt".to_string()),
-        ]);
-        for planned in group.iter() {
-            metadata.insert(format!("{KEY_METADATA_PREFIX}{}", planned.out_name), planned.tensor.key.clone());
-        }
-        let views = group.iter().map(|planned| {
-            let shape = planned.tensor.shape.iter().map(|&dim| dim as usize).collect();
-            (planned.out_name.as_str(), Lazy { planned, shape, reading: &reading })
-        });
-        // The writer's own temporary file is private (0600); the output gets the mode a file
-        // created here gets, the umask applied, without touching the process's umask.
-        let mode = std::fs::File::create(&temporary)
-            .and_then(|file| file.metadata())
-            .map_err(|source| ExportError::Write { path: target.clone(), source })?
-            .permissions();
-        let written = safetensors::serialize_to_file(views, Some(metadata), &temporary)
-            .and_then(|()| std::fs::set_permissions(&temporary, mode).map_err(Into::into));
-        if let Some(error) = reading.failure.borrow_mut().take() {
-            return Err(error);
-        }
-        written.map_err(|error| match error {
-            safetensors::SafeTensorError::IoError(source) => ExportError::Write { path: target.clone(), source },
-            other => ExportError::Safetensors { path: target.clone(), message: other.to_string() },
-        })?;
+        write_file(source, group, &temporary, &target, options, (&mut done, total))?;
         let file_name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
         for planned in group.iter() {
             weight_map.insert(planned.out_name.clone(), serde_json::Value::String(file_name.clone()));

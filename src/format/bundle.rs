@@ -16,7 +16,7 @@ use super::slice_key::readable_key;
 use super::string_tensor::{decode_strings, StringPayloadError};
 use super::table::Table;
 use super::variant_tensor::decode_variants;
-use crate::io::{read_to_vec, LocalStorage, Storage};
+use crate::io::{read_to_vec, LocalStorage, RandomAccess, Storage};
 
 /// The bundle format version this reader implements (TensorFlow's consumer version).
 const CONSUMER_VERSION: i32 = 1;
@@ -240,6 +240,11 @@ impl Bundle {
         Ok(StoredRange { shard_id: entry.shard_id, offset: entry.offset, size: entry.size })
     }
 
+    /// The open file of data shard `shard_id`.
+    pub(crate) fn shard_file(&self, shard_id: u32) -> Result<Arc<dyn RandomAccess>> {
+        self.shards.file(shard_id)
+    }
+
     /// Reads `out.len()` bytes of a stored range, starting `skip` bytes into it.
     pub(crate) fn read_range(&self, range: StoredRange, skip: u64, out: &mut [u8]) -> Result<()> {
         let file = self.shards.file(range.shard_id)?;
@@ -275,15 +280,7 @@ impl Bundle {
             crc = crc::extend(crc, piece);
             done += piece.len() as u64;
         }
-        if crc != crc::unmask(entry.masked_crc32c) {
-            return Err(FormatError::ChecksumMismatch {
-                path: self.shard_path(entry.shard_id),
-                what: format!("tensor {:?}", readable_key(key)),
-                stored: crc::unmask(entry.masked_crc32c),
-                computed: crc,
-            });
-        }
-        Ok(())
+        self.check_checksum(key, entry, crc)
     }
 
     /// The stored bytes of an unsliced entry inside the shard's memory map (not verified):

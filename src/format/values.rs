@@ -8,6 +8,8 @@ use super::error::{FormatError, Result};
 use super::slice_key::slice_key;
 use super::slices::{slice_box, tiling_fault};
 use super::{DataType, Endianness};
+use crate::io::RandomAccess;
+use std::sync::Arc;
 
 /// Partitions with more slices than this are refused rather than checked pairwise.
 const MAX_SLICES: usize = 4096;
@@ -115,7 +117,11 @@ impl Bundle {
 
     /// Checks the stored crc32c of an unsliced entry's bytes.
     fn verify(&self, key: &[u8], entry: &TensorEntry, stored: &[u8]) -> Result<()> {
-        let computed = crc::crc32c(stored);
+        self.check_checksum(key, entry, crc::crc32c(stored))
+    }
+
+    /// Compares a crc32c computed over an unsliced entry's stored bytes with the stored one.
+    pub(crate) fn check_checksum(&self, key: &[u8], entry: &TensorEntry, computed: u32) -> Result<()> {
         if computed != crc::unmask(entry.masked_crc32c) {
             return Err(FormatError::ChecksumMismatch {
                 path: self.shard_path(entry.shard_id),
@@ -125,6 +131,21 @@ impl Bundle {
             });
         }
         Ok(())
+    }
+
+    /// Where a tensor's stored bytes are, when they are its value exactly as
+    /// [`Bundle::read_value`] would give it on this host (unsliced, a fixed-size dtype other
+    /// than bool, whose bytes are checked, in the host's byte order), so that they can be copied
+    /// as they are: the file and the range in it. `None` when they are not. A copy is verified
+    /// with [`Bundle::check_checksum`].
+    pub(crate) fn verbatim(&self, key: &[u8], entry: &TensorEntry) -> Result<Option<(Arc<dyn RandomAccess>, StoredRange)>> {
+        self.element_width(key, entry)?;
+        let swapped = swap_width(entry.dtype) > 1 && self.header().endianness != host_endianness();
+        if !entry.slices.is_empty() || swapped || entry.dtype == DataType::DtBool {
+            return Ok(None);
+        }
+        let range = self.stored_range(key, entry)?;
+        Ok(Some((self.shard_file(range.shard_id)?, range)))
     }
 
     /// The stored bytes of a numeric tensor, without a copy, inside the shard's memory map: only

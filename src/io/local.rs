@@ -68,6 +68,36 @@ impl RandomAccess for LocalFile {
         // Another thread may have mapped it meanwhile: keep theirs, unmap ours.
         Ok(self.map.get_or_init(|| mapping).bytes())
     }
+
+    #[cfg(target_os = "linux")]
+    fn copy_to(&self, offset: u64, len: u64, out: &File, out_offset: u64) -> io::Result<bool> {
+        let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "offset past what the kernel accepts");
+        let mut from = libc::loff_t::try_from(offset).map_err(|_| too_large())?;
+        let mut to = libc::loff_t::try_from(out_offset).map_err(|_| too_large())?;
+        let mut left = len;
+        while left > 0 {
+            let chunk = left.min(1 << 30) as usize;
+            // SAFETY: both descriptors stay open for the call; the kernel advances the offsets.
+            let copied = unsafe { libc::copy_file_range(self.file.as_raw_fd(), &mut from, out.as_raw_fd(), &mut to, chunk, 0) };
+            if copied < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Kernels before 5.3 and some pairs of filesystems cannot: said before any byte moves.
+                let cannot = matches!(error.raw_os_error(), Some(libc::EXDEV | libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM));
+                if cannot && left == len {
+                    return Ok(false);
+                }
+                return Err(error);
+            }
+            if copied == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file ended before the bytes to copy"));
+            }
+            left -= copied as u64;
+        }
+        Ok(true)
+    }
 }
 
 /// A private read-only mapping of a whole file.

@@ -63,6 +63,15 @@ pub trait RandomAccess: Send + Sync + fmt::Debug {
     fn map(&self) -> io::Result<&[u8]> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "this storage does not memory-map files"))
     }
+
+    /// Copies `len` bytes at `offset` into `out` at `out_offset` inside the kernel, without
+    /// passing them through this process's memory, where the storage can (local files on
+    /// Linux: `copy_file_range(2)`). `Ok(false)`: it cannot, nothing was written, and the caller
+    /// copies through a buffer. A file that ends first is an `UnexpectedEof` error.
+    fn copy_to(&self, offset: u64, len: u64, out: &std::fs::File, out_offset: u64) -> io::Result<bool> {
+        let _ = (offset, len, out, out_offset);
+        Ok(false)
+    }
 }
 
 /// An error the caller's storage reported, carrying the caller's own code (an errno, an
