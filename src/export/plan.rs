@@ -220,7 +220,6 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
     };
     let mut plan = Plan { tensors: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
     let mut unsupported = Vec::new();
-    let mut taken: HashMap<String, String> = HashMap::new();
     for (key_bytes, dtype, shape, entry) in listed {
         let key = String::from_utf8_lossy(&key_bytes).into_owned();
         let (path, full_name, optimizer_state) = match &names {
@@ -266,9 +265,6 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
                 reason: "safetensors keeps its header's metadata under that name".into(),
             });
         }
-        if let Some(first) = taken.insert(out_name.clone(), tensor.key.clone()) {
-            return Err(ExportError::DuplicateName { name: out_name, first, second: tensor.key });
-        }
         // Cannot overflow: checked when the entry was decoded.
         let size = tensor.shape.iter().product::<u64>() * element_size(dtype).unwrap_or(0);
         plan.tensors.push(Planned { tensor, entry, key_bytes, out_name, dtype: kept, size });
@@ -276,7 +272,29 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
     if !unsupported.is_empty() {
         return Err(ExportError::UnsupportedDtypes { tensors: unsupported });
     }
+    refuse_duplicate_names(&plan.tensors)?;
     Ok(plan)
+}
+
+/// The first name (in key order) that two tensors would take, as an error naming both keys.
+/// Sorting indices instead of a map of names keeps a copy of every name out of memory.
+fn refuse_duplicate_names(tensors: &[Planned]) -> Result<(), ExportError> {
+    let mut order: Vec<u32> = (0..tensors.len() as u32).collect();
+    // Stable: equal names stay in key order, so the pair found is (first, second) by key.
+    order.sort_by(|&a, &b| tensors[a as usize].out_name.cmp(&tensors[b as usize].out_name));
+    let duplicate = order
+        .windows(2)
+        .map(|pair| (pair[0] as usize, pair[1] as usize))
+        .filter(|&(a, b)| tensors[a].out_name == tensors[b].out_name)
+        .min_by_key(|&(_, second)| second);
+    match duplicate {
+        Some((first, second)) => Err(ExportError::DuplicateName {
+            name: tensors[second].out_name.clone(),
+            first: tensors[first].tensor.key.clone(),
+            second: tensors[second].tensor.key.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Every tensor of a bundle but its object graph, with its entry.

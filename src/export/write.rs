@@ -165,7 +165,10 @@ fn header(tensors: &[&Planned], metadata: HashMap<String, String>, path: &Path) 
         offset += size;
     }
     let metadata = Metadata::new(Some(metadata), infos).map_err(|error| refused(error.to_string()))?;
-    let mut json = serde_json::to_vec(&metadata).map_err(|error| refused(error.to_string()))?;
+    // Sized up front: growing a buffer of tens of megabytes by doubling costs more than writing it.
+    let estimate: usize = tensors.iter().map(|planned| 2 * planned.out_name.len() + planned.tensor.key.len() + 96).sum();
+    let mut json = Vec::with_capacity(estimate);
+    serde_json::to_writer(&mut json, &metadata).map_err(|error| refused(error.to_string()))?;
     json.resize(json.len().next_multiple_of(8), b' ');
     if json.len() > MAX_HEADER_SIZE {
         return Err(refused(format!(
