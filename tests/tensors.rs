@@ -263,3 +263,34 @@ fn sizes_are_only_given_for_bytes_that_exist() {
     // The empty key holds the header, not a tensor.
     assert!(bundle.entry(b"").unwrap().is_none());
 }
+
+/// A tensor of 16 MiB or more is read by two threads, half each, and its crc32c combined from
+/// the halves': the bytes are whole, and damage in either half is still a checksum error.
+#[test]
+fn a_large_tensor_read_in_two_halves_is_whole_and_verified() {
+    let dir = std::env::temp_dir().join(format!("ckview-halves-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // An odd length, so that the halves differ and neither is a multiple of a chunk.
+    let len = (17 << 20) + 3;
+    let bytes: Vec<u8> = (0..len).map(|at| (at as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect();
+    let mut writer = BundleWriter::create(&dir.join("big")).unwrap();
+    writer.add_raw(b"big", DataType::DtInt8, &[len as u64], &bytes).unwrap();
+    let prefix = writer.finish().unwrap();
+    let read = |prefix: &Path| {
+        let bundle = Bundle::open(prefix).unwrap();
+        let entry = bundle.entry(b"big").unwrap().unwrap();
+        let mut out = vec![0u8; len];
+        bundle.read_value(b"big", &entry, &mut out, Verify::Checksums).map(|()| out)
+    };
+    assert!(read(&prefix).unwrap() == bytes);
+    let data = dir.join("big.data-00000-of-00001");
+    for damaged in [100, len / 2 - 1, len / 2, len - 1] {
+        let mut stored = bytes.clone();
+        stored[damaged] ^= 1;
+        std::fs::write(&data, &stored).unwrap();
+        let error = read(&prefix).unwrap_err();
+        assert!(matches!(error, FormatError::ChecksumMismatch { .. }), "byte {damaged}: {error}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,6 +15,11 @@ pub fn extend(crc: u32, bytes: &[u8]) -> u32 {
     crc32c::crc32c_append(crc, bytes)
 }
 
+/// The crc32c of `a` followed by `b`, from the crc32c of each and the length of `b`.
+pub fn combine(crc_a: u32, crc_b: u32, len_b: usize) -> u32 {
+    crc32c::crc32c_combine(crc_a, crc_b, len_b)
+}
+
 /// The stored form of a checksum: `rotr(crc, 15) + 0xa282ead8`.
 pub fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(MASK_DELTA)
