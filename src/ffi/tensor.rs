@@ -326,9 +326,13 @@ pub unsafe extern "C" fn ckview_reader_list(
         };
         let listed = match reader.source() {
             // SAFETY: the reader's own checkpoint.
-            Source::V2(bundle) => unsafe { &*bundle }
-                .tensors()
-                .map(|tensors| tensors.into_iter().map(|(key, entry)| ckview_tensor::with_source(Source::V2(bundle), key, entry)).collect()),
+            Source::V2(bundle) => {
+                let mut tensors = Vec::new();
+                // SAFETY: the reader's own checkpoint.
+                unsafe { &*bundle }
+                    .for_each_tensor(|key, entry| tensors.push(ckview_tensor::with_source(Source::V2(bundle), key.to_vec(), entry)))
+                    .map(|()| tensors)
+            }
             Source::V1(v1) => {
                 // SAFETY: the reader's own checkpoint.
                 let v1 = unsafe { &*v1 };

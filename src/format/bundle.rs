@@ -188,13 +188,19 @@ impl Bundle {
     /// (which start with a 0x00 byte) are left out. Reads the whole index.
     pub fn tensors(&self) -> Result<Vec<(Vec<u8>, TensorEntry)>> {
         let mut tensors = Vec::new();
+        self.for_each_tensor(|key, entry| tensors.push((key.to_vec(), entry)))?;
+        Ok(tensors)
+    }
+
+    /// [`Bundle::tensors`] one at a time, for callers that keep them in their own form (no list
+    /// of them all is built first).
+    pub fn for_each_tensor(&self, mut visit: impl FnMut(&[u8], TensorEntry)) -> Result<()> {
         self.table.for_each(|key, value| {
             if !key.is_empty() && key[0] != 0 {
-                tensors.push((key.to_vec(), self.decode_entry(key, value)?));
+                visit(key, self.decode_entry(key, value)?);
             }
             Ok(())
-        })?;
-        Ok(tensors)
+        })
     }
 
     /// Checks an entry read from this bundle's index.
