@@ -3,10 +3,8 @@
 //! a counting allocator (so every case runs in the one test below, one after another), time by
 //! the ratio between a file and one twice its size: linear work doubles, quadratic quadruples.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ckview::format::proto::{tensor_shape_proto::Dim, tensor_slice_proto::extent::HasLength, tensor_slice_proto::Extent};
 use ckview::format::proto::{BundleEntryProto, DataType, TensorShapeProto, TensorSliceProto};
@@ -15,38 +13,13 @@ use ckview::format::writer::BundleWriter;
 use ckview::format::{crc, Bundle, FormatError, Verify};
 use ckview::io::LocalStorage;
 
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(pointer, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
+use counting::measure;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Peak heap growth and time of `work`.
-fn measure<T>(work: impl FnOnce() -> T) -> (T, usize, Duration) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let start = Instant::now();
-    let result = work();
-    (result, PEAK.load(Ordering::Relaxed) - base, start.elapsed())
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {

@@ -2,36 +2,15 @@
 //! index) whatever the size of the tensors it copies. Measured by a counting allocator, so this
 //! file holds one test.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ckview::format::writer::BundleWriter;
 use ckview::format::{Bundle, DataType};
 use ckview::rewrite::{rewrite, RewriteOptions};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(pointer, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 #[test]
 fn copying_a_large_tensor_takes_constant_memory() {
@@ -47,10 +26,7 @@ fn copying_a_large_tensor_takes_constant_memory() {
         writer.finish().unwrap();
     }
     let source = Bundle::open(&dir.join("big")).unwrap();
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let summary = rewrite(&source, &dir.join("copy"), &RewriteOptions { drop: vec!["small".into()], ..Default::default() }).unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let (summary, peak, _) = counting::measure(|| rewrite(&source, &dir.join("copy"), &RewriteOptions { drop: vec!["small".into()], ..Default::default() }).unwrap());
     println!("rewrite of a {} MiB tensor: peak heap {} KiB", LARGE >> 20, peak >> 10);
     assert_eq!(summary.tensors_after, 1);
     assert!(summary.bytes_after > LARGE as u64);
