@@ -17,6 +17,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use safetensors::tensor::{Metadata, TensorInfo};
 
@@ -25,7 +26,6 @@ use super::plan::{Plan, Planned};
 use super::{ExportOptions, ExportReport, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
 use crate::format::{crc, host_endianness, swap_width, Bundle, Endianness, FormatError, TensorEntry, Verify};
 use crate::io::RandomAccess;
-use std::sync::Arc;
 
 /// Runs at least this large are copied inside the kernel; smaller ones are cheaper read.
 const COPY_AT_LEAST: u64 = 1 << 20;

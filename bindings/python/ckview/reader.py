@@ -62,37 +62,51 @@ def _dtype_name(number):
 
 class _Listing:
     """The keys, dtype names and shapes of every tensor, copied out of a `ckview_tensor_table`
-    in a few bulk copies (no call per key)."""
+    in a few bulk copies (no call per key). Keys are split at once; dtype names and shapes are
+    made when first asked for (a shape map needs no dtypes)."""
 
-    __slots__ = ("keys", "dtypes", "_dims", "_dim_slices")
+    __slots__ = ("keys", "_numbers", "_dtypes", "_dims", "_dim_ends")
 
     def __init__(self, table):
         count = table.count
+        self._dtypes = None
         if not count:
-            self.keys, self.dtypes, self._dims, self._dim_slices = [], [], [], []
+            self.keys, self._numbers, self._dims, self._dim_ends = [], [], [], []
             return
         word = ctypes.sizeof(c_size_t)
         size_code = {4: "I", 8: "Q"}[word]
         key_ends = memoryview(string_at(table.key_ends, count * word)).cast(size_code).tolist()
-        dim_ends = memoryview(string_at(table.dim_ends, count * word)).cast(size_code).tolist()
+        self._dim_ends = memoryview(string_at(table.dim_ends, count * word)).cast(size_code).tolist()
         blob = string_at(table.keys, key_ends[-1])
-        self._dims = memoryview(string_at(table.dims, dim_ends[-1] * 8)).cast("Q").tolist() if dim_ends[-1] else []
+        total_dims = self._dim_ends[-1]
+        self._dims = memoryview(string_at(table.dims, total_dims * 8)).cast("Q").tolist() if total_dims else []
         if blob.isascii():  # byte offsets are character offsets: decode once
             text = blob.decode("ascii")
             self.keys = [text[a:b] for a, b in zip([0] + key_ends[:-1], key_ends)]
         else:
             self.keys = [blob[a:b].decode("utf-8", "surrogateescape") for a, b in zip([0] + key_ends[:-1], key_ends)]
-        numbers = memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()
-        for number in set(numbers):
-            _dtype_name(number)
-        self.dtypes = list(map(_DTYPE_NAMES.__getitem__, numbers))
-        self._dim_slices = list(zip([0] + dim_ends[:-1], dim_ends))
+        self._numbers = memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()
+
+    @property
+    def dtypes(self):
+        """The dtype names, in key order (made once)."""
+        if self._dtypes is None:
+            numbers = self._numbers
+            for number in set(numbers):
+                _dtype_name(number)
+            self._dtypes = list(map(_DTYPE_NAMES.__getitem__, numbers))
+        return self._dtypes
 
     @property
     def shapes(self):
         """A new list of new shape lists (callers may change them)."""
-        dims = self._dims
-        return [dims[a:b] for a, b in self._dim_slices]
+        dims, ends = self._dims, self._dim_ends
+        return [dims[a:b] for a, b in zip([0] + ends[:-1], ends)]
+
+    def shape_map(self):
+        """`{key: [dims]}`, new lists, in one pass."""
+        dims, ends = self._dims, self._dim_ends
+        return {key: dims[a:b] for key, a, b in zip(self.keys, [0] + ends[:-1], ends)}
 
     def tensors(self):
         """`(key, dtype, shape)` objects, one per tensor."""
@@ -254,8 +268,7 @@ class CheckpointReader(Managed):
 
     def get_variable_to_shape_map(self) -> Dict[str, List[int]]:
         """`{key: [dims]}` for every tensor."""
-        listing = self._tensors()
-        return dict(zip(listing.keys, listing.shapes))
+        return self._tensors().shape_map()
 
     def get_variable_to_dtype_map(self) -> Dict[str, Any]:
         """`{key: DType}` for every tensor: each has TensorFlow's `name`, `as_numpy_dtype` and
