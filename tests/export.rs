@@ -258,3 +258,27 @@ fn copied_tensors_are_verified_from_the_copy() {
         assert_eq!(listing(&dir), ["ckpt.data-00000-of-00001", "ckpt.index"]);
     }
 }
+
+/// The same export twice gives the same bytes: the header's metadata is written in key order,
+/// not in a hash map's order (which differs from one map to the next).
+#[test]
+fn the_same_export_gives_the_same_bytes() {
+    let dir = scratch("reproducible");
+    let view = CheckpointView::open(&fixture("keras_adam/model")).unwrap();
+    let (first, second) = (dir.join("first.safetensors"), dir.join("second.safetensors"));
+    for out in [&first, &second] {
+        export_safetensors((&view).into(), out, ExportOptions::default()).unwrap();
+    }
+    let bytes = fs::read(&first).unwrap();
+    assert!(bytes == fs::read(&second).unwrap());
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let text = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text).unwrap();
+    let mut keys: Vec<&String> = header["__metadata__"].as_object().unwrap().keys().collect();
+    keys.sort();
+    // Where each metadata key is written in the file: in sorted order.
+    let places: Vec<usize> = keys.iter().map(|key| text.find(&format!("\"{key}\":")).unwrap()).collect();
+    assert!(places.windows(2).all(|pair| pair[0] < pair[1]), "{keys:?} at {places:?}");
+    assert!(text.starts_with("{\"__metadata__\":"), "{text}");
+    assert_eq!(names_in(&first).len(), header.as_object().unwrap().len() - 1);
+}

@@ -1,16 +1,17 @@
 //! Writing a plan: tensors grouped into files, each file written under a temporary name,
 //! every file renamed into place once all are written, the index last.
 //!
-//! The header is `safetensors`' own [`Metadata`], serialized by the crate. The values are
-//! written here rather than by `safetensors::serialize_to_file`, which takes every tensor's
-//! bytes from memory: a tensor whose stored bytes are its value (most of them) is copied from
+//! The header holds `safetensors`' own `TensorInfo`s, serialized by the crate, in a fixed
+//! order. The values are written here rather than by `safetensors::serialize_to_file`, which
+//! takes every tensor's bytes from memory: a tensor whose stored bytes are its value (most of
+//! them) is copied from
 //! the data file inside the kernel (`copy_file_range`) and verified by reading the copy back,
 //! so the bytes checked against the stored crc32c are the bytes written; the rest (partitioned,
 //! byte-swapped, bool, V1 and small tensors) is read into one reused buffer through
 //! [`crate::format`]'s read paths, which verify it. Memory stays at the largest tensor read that
 //! way plus a constant.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::tensor::TensorInfo;
 
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
@@ -152,23 +153,30 @@ fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<
     Ok(values)
 }
 
-/// The header of a file of `tensors`, in that order, serialized by `safetensors` and padded to
-/// 8 bytes as the crate pads its own.
-fn header(tensors: &[&Planned], metadata: HashMap<String, String>, path: &Path) -> Result<Vec<u8>, ExportError> {
+/// The header of a file of `tensors`, in that order: `__metadata__` first, then each tensor's
+/// `safetensors::tensor::TensorInfo` (serialized by the crate), padded with spaces to a multiple
+/// of 8 bytes as the crate pads its own. Written here, not through the crate's `Metadata`, whose
+/// metadata is a `HashMap` serialized in hash order: the same export then gives the same bytes.
+fn header(tensors: &[&Planned], metadata: &BTreeMap<String, String>, path: &Path) -> Result<Vec<u8>, ExportError> {
+    use serde::ser::{SerializeMap, Serializer};
     let refused = |message: String| ExportError::Safetensors { path: path.to_path_buf(), message };
-    let mut offset = 0usize;
-    let mut infos = Vec::with_capacity(tensors.len());
-    for planned in tensors {
-        let size = usize::try_from(planned.size).map_err(|_| refused(format!("tensor {:?} is too large for this host", planned.tensor.key)))?;
-        let shape = planned.tensor.shape.iter().map(|&dim| dim as usize).collect();
-        infos.push((planned.out_name.clone(), TensorInfo { dtype: planned.dtype, shape, data_offsets: (offset, offset + size) }));
-        offset += size;
-    }
-    let metadata = Metadata::new(Some(metadata), infos).map_err(|error| refused(error.to_string()))?;
     // Sized up front: growing a buffer of tens of megabytes by doubling costs more than writing it.
     let estimate: usize = tensors.iter().map(|planned| 2 * planned.out_name.len() + planned.tensor.key.len() + 96).sum();
     let mut json = Vec::with_capacity(estimate);
-    serde_json::to_writer(&mut json, &metadata).map_err(|error| refused(error.to_string()))?;
+    let mut serializer = serde_json::Serializer::new(&mut json);
+    let serialized: Result<(), serde_json::Error> = (|| {
+        let mut map = serializer.serialize_map(Some(tensors.len() + 1))?;
+        map.serialize_entry("__metadata__", metadata)?;
+        let mut offset = 0usize;
+        for planned in tensors {
+            let size = usize::try_from(planned.size).map_err(|_| serde::ser::Error::custom(format!("tensor {:?} is too large for this host", planned.tensor.key)))?;
+            let shape = planned.tensor.shape.iter().map(|&dim| dim as usize).collect();
+            map.serialize_entry(&planned.out_name, &TensorInfo { dtype: planned.dtype, shape, data_offsets: (offset, offset + size) })?;
+            offset += size;
+        }
+        map.end()
+    })();
+    serialized.map_err(|error| refused(error.to_string()))?;
     json.resize(json.len().next_multiple_of(8), b' ');
     if json.len() > MAX_HEADER_SIZE {
         return Err(refused(format!(
@@ -189,7 +197,7 @@ fn write_file(
     options: &mut ExportOptions<'_>,
     (done, total): (&mut u64, u64),
 ) -> Result<(), ExportError> {
-    let mut metadata = HashMap::with_capacity(group.len() + 2);
+    let mut metadata = BTreeMap::new();
     metadata.insert(SOURCE_METADATA_KEY.to_string(), source.path().display().to_string());
     // What transformers' loaders check before they read a file.
     metadata.insert("format".to_string(), "pt".to_string());
@@ -205,7 +213,8 @@ fn write_file(
         (std::cmp::Reverse(planned.dtype.bitsize()), stored.is_none(), stored)
     };
     order.sort_by(|a, b| place(a).cmp(&place(b)).then_with(|| a.out_name.cmp(&b.out_name)));
-    let header = header(&order, metadata, target)?;
+    let header = header(&order, &metadata, target)?;
+    drop(metadata);
     // Read back to verify copies; created with the mode a new file gets, the umask applied.
     let file = File::options()
         .read(true)
