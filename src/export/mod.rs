@@ -65,6 +65,15 @@ impl<'a> From<&'a CheckpointView> for Source<'a> {
 }
 
 impl Source<'_> {
+    /// The bundle behind a view or a bundle; `None` for a V1 checkpoint.
+    pub(crate) fn bundle(&self) -> Option<&Bundle> {
+        match self {
+            Source::View(view) => Some(view.bundle()),
+            Source::Bundle(bundle) => Some(bundle),
+            Source::V1(_) => None,
+        }
+    }
+
     /// The path the checkpoint was opened at (its prefix for a bundle).
     pub fn path(&self) -> &Path {
         match self {

@@ -4,12 +4,11 @@
 //! The header holds `safetensors`' own `TensorInfo`s, serialized by the crate, in a fixed
 //! order. The values are written here rather than by `safetensors::serialize_to_file`, which
 //! takes every tensor's bytes from memory: a tensor whose stored bytes are its value (most of
-//! them) is copied from
-//! the data file inside the kernel (`copy_file_range`) and verified by reading the copy back,
-//! so the bytes checked against the stored crc32c are the bytes written; the rest (partitioned,
-//! byte-swapped, bool, V1 and small tensors) is read into one reused buffer through
-//! [`crate::format`]'s read paths, which verify it. Memory stays at the largest tensor read that
-//! way plus a constant.
+//! them) is copied from the data file inside the kernel (`copy_file_range`) and verified by
+//! reading the copy back, so the bytes checked against the stored crc32c are the bytes written;
+//! the rest (partitioned, byte-swapped, bool, V1 and small tensors) is read into one reused
+//! buffer through [`crate::format`]'s read paths, which verify it. Memory stays at the largest
+//! tensor read that way plus a constant.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -139,11 +138,10 @@ fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<
         scratch.resize(size, 0);
     }
     let values = &mut scratch[..size];
-    match (source, &planned.entry) {
-        (Source::View(view), Some(entry)) => view.bundle().read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
-        (Source::Bundle(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
-        (Source::V1(v1), _) => v1.read_value(v1.require(&planned.key_bytes)?, values)?,
-        (_, None) => unreachable!("a bundle's tensors are planned with their entries"),
+    match (source, source.bundle(), &planned.entry) {
+        (_, Some(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
+        (Source::V1(v1), None, _) => v1.read_value(v1.require(&planned.key_bytes)?, values)?,
+        _ => unreachable!("a bundle's tensors are planned with their entries"),
     }
     // The read paths give the host's byte order; safetensors stores little-endian.
     let width = swap_width(planned.tensor.dtype) as usize;
@@ -226,11 +224,7 @@ fn write_file(
     output.write(&(header.len() as u64).to_le_bytes())?;
     output.write(&header)?;
     drop(header);
-    let bundle = match source {
-        Source::View(view) => Some(view.bundle()),
-        Source::Bundle(bundle) => Some(*bundle),
-        Source::V1(_) => None,
-    };
+    let bundle = source.bundle();
     let mut scratch = Vec::new();
     let mut at = 0;
     while at < order.len() {

@@ -1,6 +1,8 @@
 //! Tensor values: read into a caller's buffer (checked size, verified crc32c, host byte order,
 //! partitioned tensors assembled from their slices), or borrowed from the mapped shard.
 
+use std::sync::Arc;
+
 use super::bundle::{Bundle, StoredRange, Strings};
 use super::crc;
 use super::entry::{element_size, TensorEntry};
@@ -9,7 +11,6 @@ use super::slice_key::slice_key;
 use super::slices::{slice_box, tiling_fault};
 use super::{DataType, Endianness};
 use crate::io::RandomAccess;
-use std::sync::Arc;
 
 /// Partitions with more slices than this are refused rather than checked pairwise.
 const MAX_SLICES: usize = 4096;
