@@ -315,6 +315,12 @@ typedef struct {
   uint64_t other_object;
 } ckview_conflict;
 
+// One dimension of a stored slice: `length` is -1 for "the whole dimension".
+typedef struct {
+  uint64_t start;
+  int64_t length;
+} ckview_slice_extent;
+
 // Every tensor of a list as columns, borrowed from the list (valid until it is freed), so that
 // a caller reads the metadata of thousands of keys in one call instead of several per key.
 // Tensor `i` has the key `keys[key_ends[i-1] .. key_ends[i]]` (from 0 for `i` = 0; any bytes,
@@ -328,12 +334,6 @@ typedef struct {
   const uint64_t *dims;
   const size_t *dim_ends;
 } ckview_tensor_table;
-
-// One dimension of a stored slice: `length` is -1 for "the whole dimension".
-typedef struct {
-  uint64_t start;
-  int64_t length;
-} ckview_slice_extent;
 
 // One tensor, as the naming callback sees it. Every string is borrowed for the callback only.
 typedef struct {
@@ -651,47 +651,6 @@ ckview_status ckview_reader_find(const ckview_reader *reader,
                                  ckview_tensor **tensor_out,
                                  ckview_error **error_out);
 
-// Lists every tensor in key order, as `tf.train.list_variables` does (the header and the
-// per-slice keys of partitioned tensors are left out). Reads the whole index.
-ckview_status ckview_reader_list(const ckview_reader *reader,
-                                 ckview_tensor_list **list_out,
-                                 ckview_error **error_out);
-
-// The tensors of attribute `attribute_index` of `node_id` (an index into the array
-// `ckview_attributes` lends), as a list to free with `ckview_tensor_list_free`; they read
-// through the view's reader and are valid while the view is open.
-//
-// A variable's attribute has one tensor, under its `checkpoint_key`. A saveable that is not a
-// variable stores its tensors under the `checkpoint_key` plus a suffix each: `-keys` and
-// `-values` of a `MutableHashTable` or `DenseHashTable`; those are listed in key order (a
-// tensor's suffix is its key minus the `checkpoint_key`). The list is empty when the bundle has
-// neither: the attribute's tensor is missing. `CKVIEW_NODE_OUT_OF_RANGE` for a node id at or
-// past the node count, `CKVIEW_INDEX_OUT_OF_RANGE` for an attribute index at or past the
-// node's attribute count.
-ckview_status ckview_attribute_tensors(const ckview_view *view,
-                                       uint32_t node_id,
-                                       size_t attribute_index,
-                                       ckview_tensor_list **list_out,
-                                       ckview_error **error_out);
-
-// The number of tensors in a list.
-ckview_status ckview_tensor_list_count(const ckview_tensor_list *list, size_t *count_out);
-
-// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
-ckview_status ckview_tensor_list_get(const ckview_tensor_list *list,
-                                     size_t index,
-                                     const ckview_tensor **tensor_out);
-
-// Every tensor of the list at once, as columns borrowed from the list (`ckview_tensor_table`):
-// what `ckview_tensor_key`, `ckview_tensor_dtype` and `ckview_tensor_shape` give for each
-// tensor, in the list's order. The first call builds them; the list stays usable from any
-// number of threads.
-ckview_status ckview_tensor_list_table(const ckview_tensor_list *list,
-                                       ckview_tensor_table *table_out);
-
-// Frees a tensor list and the tensors borrowed from it. NULL is accepted.
-void ckview_tensor_list_free(ckview_tensor_list *list);
-
 // Frees a tensor from `ckview_reader_find`. NULL is accepted. Never pass one from a list.
 void ckview_tensor_free(ckview_tensor *tensor);
 
@@ -782,6 +741,47 @@ ckview_status ckview_string_list_get(const ckview_string_list *list,
 
 // Frees a string list. NULL is accepted.
 void ckview_string_list_free(ckview_string_list *list);
+
+// Lists every tensor in key order, as `tf.train.list_variables` does (the header and the
+// per-slice keys of partitioned tensors are left out). Reads the whole index.
+ckview_status ckview_reader_list(const ckview_reader *reader,
+                                 ckview_tensor_list **list_out,
+                                 ckview_error **error_out);
+
+// The tensors of attribute `attribute_index` of `node_id` (an index into the array
+// `ckview_attributes` lends), as a list to free with `ckview_tensor_list_free`; they read
+// through the view's reader and are valid while the view is open.
+//
+// A variable's attribute has one tensor, under its `checkpoint_key`. A saveable that is not a
+// variable stores its tensors under the `checkpoint_key` plus a suffix each: `-keys` and
+// `-values` of a `MutableHashTable` or `DenseHashTable`; those are listed in key order (a
+// tensor's suffix is its key minus the `checkpoint_key`). The list is empty when the bundle has
+// neither: the attribute's tensor is missing. `CKVIEW_NODE_OUT_OF_RANGE` for a node id at or
+// past the node count, `CKVIEW_INDEX_OUT_OF_RANGE` for an attribute index at or past the
+// node's attribute count.
+ckview_status ckview_attribute_tensors(const ckview_view *view,
+                                       uint32_t node_id,
+                                       size_t attribute_index,
+                                       ckview_tensor_list **list_out,
+                                       ckview_error **error_out);
+
+// The number of tensors in a list.
+ckview_status ckview_tensor_list_count(const ckview_tensor_list *list, size_t *count_out);
+
+// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
+// Any number of threads may ask for tensors of one list at once.
+ckview_status ckview_tensor_list_get(const ckview_tensor_list *list,
+                                     size_t index,
+                                     const ckview_tensor **tensor_out);
+
+// Every tensor of the list at once, as columns borrowed from the list (`ckview_tensor_table`):
+// what `ckview_tensor_key`, `ckview_tensor_dtype` and `ckview_tensor_shape` give for each
+// tensor, in the list's order. Made with the list: this call copies nothing.
+ckview_status ckview_tensor_list_table(const ckview_tensor_list *list,
+                                       ckview_tensor_table *table_out);
+
+// Frees a tensor list and the tensors borrowed from it. NULL is accepted.
+void ckview_tensor_list_free(ckview_tensor_list *list);
 
 // Sets the name the tensor is written under: `len` bytes of UTF-8 at `name` (copied).
 // `CKVIEW_INVALID_ARGUMENT` for NULL arguments or text that is not UTF-8.

@@ -15,6 +15,7 @@ mod io;
 mod graph;
 mod compare;
 mod tensor;
+mod tensor_list;
 mod export;
 mod rewrite;
 mod error;
@@ -36,6 +37,7 @@ pub use io::*;
 pub use rewrite::*;
 pub use status::*;
 pub use tensor::*;
+pub use tensor_list::*;
 pub use version::*;
 pub use view::*;
 

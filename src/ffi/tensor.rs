@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
-use super::error::{ckview_error, report, report_error, report_format_error};
+use super::error::{ckview_error, report, report_format_error};
 use super::io::{ckview_open_options, OpenRequest};
 use super::guard::{guard, guard_value};
 use super::status::ckview_status::{self, *};
@@ -61,7 +61,7 @@ impl ckview_reader {
         }
     }
 
-    fn source(&self) -> Source {
+    pub(super) fn source(&self) -> Source {
         match &self.source {
             ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),
             ReaderSource::Owned(Checkpoint::V1(v1)) => Source::V1(v1),
@@ -73,7 +73,7 @@ impl ckview_reader {
 
 /// The checkpoint a reader or tensor reads.
 #[derive(Clone, Copy)]
-enum Source {
+pub(super) enum Source {
     V2(*const Bundle),
     V1(*const V1Checkpoint),
 }
@@ -87,40 +87,9 @@ fn not_in_v1(error_out: *mut *mut ckview_error, what: &str) -> ckview_status {
 /// a `ckview_tensor_list`). Valid only while its reader (or view) is open.
 pub struct ckview_tensor {
     source: Source,
-    key: Vec<u8>,
-    entry: TensorEntry,
+    pub(super) key: Vec<u8>,
+    pub(super) entry: TensorEntry,
     slices: Vec<Vec<ckview_slice_extent>>,
-}
-
-/// Every tensor of a bundle, in key order. Opaque; free with `ckview_tensor_list_free`.
-pub struct ckview_tensor_list {
-    tensors: Vec<ckview_tensor>,
-    /// The columns `ckview_tensor_list_table` lends, built on its first call.
-    table: std::sync::OnceLock<TableColumns>,
-}
-
-/// The memory behind a `ckview_tensor_table`.
-struct TableColumns {
-    keys: Vec<u8>,
-    key_ends: Vec<usize>,
-    dtypes: Vec<i32>,
-    dims: Vec<u64>,
-    dim_ends: Vec<usize>,
-}
-
-/// Every tensor of a list as columns, borrowed from the list (valid until it is freed), so that
-/// a caller reads the metadata of thousands of keys in one call instead of several per key.
-/// Tensor `i` has the key `keys[key_ends[i-1] .. key_ends[i]]` (from 0 for `i` = 0; any bytes,
-/// not NUL-terminated), the dtype `dtypes[i]` (as `ckview_tensor_dtype`) and the shape
-/// `dims[dim_ends[i-1] .. dim_ends[i]]`. The pointers are never NULL, even when `count` is 0.
-#[repr(C)]
-pub struct ckview_tensor_table {
-    pub count: usize,
-    pub keys: *const c_char,
-    pub key_ends: *const usize,
-    pub dtypes: *const i32,
-    pub dims: *const u64,
-    pub dim_ends: *const usize,
 }
 
 /// The elements of a string tensor, read into memory the list owns. Opaque; free with
@@ -139,13 +108,13 @@ pub struct ckview_slice_extent {
 }
 
 impl ckview_tensor {
-    fn new(bundle: &Bundle, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
+    pub(super) fn new(bundle: &Bundle, key: Vec<u8>, entry: TensorEntry) -> ckview_tensor {
         ckview_tensor::with_source(Source::V2(bundle), key, entry)
     }
 
     /// A V1 tensor, its metadata in an entry with no location (and no slices: those of a V1
     /// tensor are not listed through the C ABI).
-    fn of_v1(v1: &V1Checkpoint, name: &[u8]) -> Option<ckview_tensor> {
+    pub(super) fn of_v1(v1: &V1Checkpoint, name: &[u8]) -> Option<ckview_tensor> {
         let tensor = v1.tensor(name)?;
         let entry = tensor.metadata();
         Some(ckview_tensor::with_source(Source::V1(v1), tensor.name.clone(), entry))
@@ -187,7 +156,7 @@ impl ckview_tensor {
     }
 }
 
-fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_status {
+pub(super) fn status_of(error: &FormatError, error_out: *mut *mut ckview_error) -> ckview_status {
     report_format_error(error_out, error)
 }
 
@@ -309,153 +278,6 @@ pub unsafe extern "C" fn ckview_reader_find(
         unsafe { *tensor_out = Box::into_raw(Box::new(ckview_tensor::new(bundle, key.to_vec(), found))) };
         CKVIEW_OK
     })
-}
-
-/// Lists every tensor in key order, as `tf.train.list_variables` does (the header and the
-/// per-slice keys of partitioned tensors are left out). Reads the whole index.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_reader_list(
-    reader: *const ckview_reader,
-    list_out: *mut *mut ckview_tensor_list,
-    error_out: *mut *mut ckview_error,
-) -> ckview_status {
-    guard(error_out, || {
-        // SAFETY: NULL or a live reader, by contract.
-        let (Some(reader), false) = (unsafe { reader.as_ref() }, list_out.is_null()) else {
-            return report(error_out, CKVIEW_INVALID_ARGUMENT, "reader and list_out must not be NULL");
-        };
-        let listed = match reader.source() {
-            // SAFETY: the reader's own checkpoint.
-            Source::V2(bundle) => {
-                let mut tensors = Vec::new();
-                // SAFETY: the reader's own checkpoint.
-                unsafe { &*bundle }
-                    .for_each_tensor(|key, entry| tensors.push(ckview_tensor::with_source(Source::V2(bundle), key.to_vec(), entry)))
-                    .map(|()| tensors)
-            }
-            Source::V1(v1) => {
-                // SAFETY: the reader's own checkpoint.
-                let v1 = unsafe { &*v1 };
-                Ok(v1.tensors().iter().filter_map(|tensor| ckview_tensor::of_v1(v1, &tensor.name)).collect())
-            }
-        };
-        match listed {
-            Ok(tensors) => {
-                // SAFETY: non-NULL and writable by contract.
-                unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors, table: std::sync::OnceLock::new() })) };
-                CKVIEW_OK
-            }
-            Err(error) => status_of(&error, error_out),
-        }
-    })
-}
-
-/// The tensors of attribute `attribute_index` of `node_id` (an index into the array
-/// `ckview_attributes` lends), as a list to free with `ckview_tensor_list_free`; they read
-/// through the view's reader and are valid while the view is open.
-///
-/// A variable's attribute has one tensor, under its `checkpoint_key`. A saveable that is not a
-/// variable stores its tensors under the `checkpoint_key` plus a suffix each: `-keys` and
-/// `-values` of a `MutableHashTable` or `DenseHashTable`; those are listed in key order (a
-/// tensor's suffix is its key minus the `checkpoint_key`). The list is empty when the bundle has
-/// neither: the attribute's tensor is missing. `CKVIEW_NODE_OUT_OF_RANGE` for a node id at or
-/// past the node count, `CKVIEW_INDEX_OUT_OF_RANGE` for an attribute index at or past the
-/// node's attribute count.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_attribute_tensors(
-    view: *const ckview_view,
-    node_id: u32,
-    attribute_index: usize,
-    list_out: *mut *mut ckview_tensor_list,
-    error_out: *mut *mut ckview_error,
-) -> ckview_status {
-    guard(error_out, || {
-        // SAFETY: NULL or a view that has not been closed, by contract.
-        let (Some(view), false) = (unsafe { view.as_ref() }, list_out.is_null()) else {
-            return report(error_out, CKVIEW_INVALID_ARGUMENT, "view and list_out must not be NULL");
-        };
-        let attributes = match view.view.attribute_tensors(node_id) {
-            Ok(attributes) => attributes,
-            Err(error) => return report_error(error_out, &error),
-        };
-        let Some((_, tensors)) = attributes.into_iter().nth(attribute_index) else {
-            return report(error_out, CKVIEW_INDEX_OUT_OF_RANGE, &format!("node {node_id} has no attribute {attribute_index}"));
-        };
-        let bundle = view.view.bundle();
-        let tensors = tensors
-            .into_iter()
-            .filter_map(|tensor| Some(ckview_tensor::new(bundle, tensor.key.into_bytes(), tensor.entry?)))
-            .collect();
-        // SAFETY: non-NULL and writable by contract.
-        unsafe { *list_out = Box::into_raw(Box::new(ckview_tensor_list { tensors, table: std::sync::OnceLock::new() })) };
-        CKVIEW_OK
-    })
-}
-
-/// The number of tensors in a list.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_tensor_list_count(list: *const ckview_tensor_list, count_out: *mut usize) -> ckview_status {
-    with(list, count_out, |list| Ok(list.tensors.len()))
-}
-
-/// The `index`-th tensor of a list, borrowed: valid until the list is freed; do not free it.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_tensor_list_get(
-    list: *const ckview_tensor_list,
-    index: usize,
-    tensor_out: *mut *const ckview_tensor,
-) -> ckview_status {
-    with(list, tensor_out, |list| {
-        list.tensors.get(index).map(|tensor| tensor as *const ckview_tensor).ok_or(CKVIEW_INDEX_OUT_OF_RANGE)
-    })
-}
-
-/// Every tensor of the list at once, as columns borrowed from the list (`ckview_tensor_table`):
-/// what `ckview_tensor_key`, `ckview_tensor_dtype` and `ckview_tensor_shape` give for each
-/// tensor, in the list's order. The first call builds them; the list stays usable from any
-/// number of threads.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_tensor_list_table(
-    list: *const ckview_tensor_list,
-    table_out: *mut ckview_tensor_table,
-) -> ckview_status {
-    with(list, table_out, |list| {
-        let columns = list.table.get_or_init(|| {
-            let mut columns = TableColumns {
-                keys: Vec::new(),
-                key_ends: Vec::with_capacity(list.tensors.len()),
-                dtypes: Vec::with_capacity(list.tensors.len()),
-                dims: Vec::new(),
-                dim_ends: Vec::with_capacity(list.tensors.len()),
-            };
-            for tensor in &list.tensors {
-                columns.keys.extend_from_slice(&tensor.key);
-                columns.key_ends.push(columns.keys.len());
-                columns.dtypes.push(tensor.entry.dtype_number);
-                columns.dims.extend_from_slice(&tensor.entry.shape);
-                columns.dim_ends.push(columns.dims.len());
-            }
-            columns
-        });
-        // Empty vectors have dangling, non-NULL pointers: never NULL, as documented.
-        Ok(ckview_tensor_table {
-            count: list.tensors.len(),
-            keys: columns.keys.as_ptr().cast(),
-            key_ends: columns.key_ends.as_ptr(),
-            dtypes: columns.dtypes.as_ptr(),
-            dims: columns.dims.as_ptr(),
-            dim_ends: columns.dim_ends.as_ptr(),
-        })
-    })
-}
-
-/// Frees a tensor list and the tensors borrowed from it. NULL is accepted.
-#[no_mangle]
-pub unsafe extern "C" fn ckview_tensor_list_free(list: *mut ckview_tensor_list) {
-    if !list.is_null() {
-        // SAFETY: from `ckview_reader_list`, freed once, by contract.
-        drop(unsafe { Box::from_raw(list) });
-    }
 }
 
 /// Frees a tensor from `ckview_reader_find`. NULL is accepted. Never pass one from a list.

@@ -195,9 +195,16 @@ impl Bundle {
     /// [`Bundle::tensors`] one at a time, for callers that keep them in their own form (no list
     /// of them all is built first).
     pub fn for_each_tensor(&self, mut visit: impl FnMut(&[u8], TensorEntry)) -> Result<()> {
+        self.for_each_tensor_stored(|key, _, entry| visit(key, entry))
+    }
+
+    /// [`Bundle::for_each_tensor`] with each entry's bytes as stored in the index too, for a
+    /// caller that keeps those (a few dozen bytes) rather than the decoded entry, and decodes
+    /// again with [`Bundle::decode_entry`] what it needs later.
+    pub fn for_each_tensor_stored(&self, mut visit: impl FnMut(&[u8], &[u8], TensorEntry)) -> Result<()> {
         self.table.for_each(|key, value| {
             if !key.is_empty() && key[0] != 0 {
-                visit(key, self.decode_entry(key, value)?);
+                visit(key, value, self.decode_entry(key, value)?);
             }
             Ok(())
         })
