@@ -11,6 +11,7 @@
 //! bundles swapped, V1 checkpoints too. Peak memory is the largest tensor read that way, plus
 //! the names and the header.
 
+mod check;
 mod dtype;
 mod error;
 mod plan;

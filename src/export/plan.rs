@@ -51,6 +51,8 @@ pub(crate) struct Planned {
 #[derive(Debug)]
 pub(crate) struct Plan {
     pub tensors: Vec<Planned>,
+    /// Indices into `tensors`, ordered by name.
+    pub by_name: Vec<u32>,
     /// (key, dtype) of each tensor left out for its dtype.
     pub skipped: Vec<(String, String)>,
     /// Tensors left out as optimizer state.
@@ -218,7 +220,7 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
         Source::Bundle(bundle) => listing(bundle)?,
         Source::V1(v1) => v1.tensors().iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone(), None)).collect(),
     };
-    let mut plan = Plan { tensors: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
+    let mut plan = Plan { tensors: Vec::new(), by_name: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
     let mut unsupported = Vec::new();
     for (key_bytes, dtype, shape, entry) in listed {
         let key = String::from_utf8_lossy(&key_bytes).into_owned();
@@ -272,13 +274,14 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
     if !unsupported.is_empty() {
         return Err(ExportError::UnsupportedDtypes { tensors: unsupported });
     }
-    refuse_duplicate_names(&plan.tensors)?;
+    plan.by_name = refuse_duplicate_names(&plan.tensors)?;
     Ok(plan)
 }
 
-/// The first name (in key order) that two tensors would take, as an error naming both keys.
-/// Sorting indices instead of a map of names keeps a copy of every name out of memory.
-fn refuse_duplicate_names(tensors: &[Planned]) -> Result<(), ExportError> {
+/// The tensors' indices ordered by name; or the first name (in key order) that two tensors
+/// would take, as an error naming both keys. Sorting indices instead of a map of names keeps a
+/// copy of every name out of memory.
+fn refuse_duplicate_names(tensors: &[Planned]) -> Result<Vec<u32>, ExportError> {
     let mut order: Vec<u32> = (0..tensors.len() as u32).collect();
     // Stable: equal names stay in key order, so the pair found is (first, second) by key.
     order.sort_by(|&a, &b| tensors[a as usize].out_name.cmp(&tensors[b as usize].out_name));
@@ -293,7 +296,7 @@ fn refuse_duplicate_names(tensors: &[Planned]) -> Result<(), ExportError> {
             first: tensors[first].tensor.key.clone(),
             second: tensors[second].tensor.key.clone(),
         }),
-        None => Ok(()),
+        None => Ok(order),
     }
 }
 

@@ -10,29 +10,27 @@
 //! buffer through [`crate::format`]'s read paths, which verify it. Memory stays at the largest
 //! tensor read that way plus a constant.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use safetensors::tensor::TensorInfo;
 
+use super::check::{Checker, CopiedRun};
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
 use super::{ExportOptions, ExportReport, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
-use crate::format::{crc, host_endianness, swap_width, Bundle, Endianness, FormatError, TensorEntry, Verify};
+use crate::format::{host_endianness, swap_width, Bundle, Endianness, FormatError, TensorEntry, Verify};
 use crate::io::RandomAccess;
 
 /// Runs at least this large are copied inside the kernel; smaller ones are cheaper read.
 const COPY_AT_LEAST: u64 = 1 << 20;
 /// Runs of several tensors stop growing at this size, so that progress is reported often.
 const MAX_RUN: u64 = 64 << 20;
-/// The piece of a copied tensor read back at a time to verify it.
-const VERIFY_CHUNK: u64 = 1 << 20;
 /// What safetensors' readers accept as a header, at most (its crate's `MAX_HEADER_SIZE`).
 const MAX_HEADER_SIZE: usize = 100_000_000;
 
@@ -54,41 +52,21 @@ impl Output<'_> {
         Ok(())
     }
 
-    /// Copies a run's stored bytes in the kernel and checks each tensor's crc32c over the
-    /// copy read back from the output; `Ok(false)` when the storage cannot copy (nothing
-    /// written).
-    fn copy(&mut self, bundle: &Bundle, run: &Run<'_>, scratch: &mut Vec<u8>) -> Result<bool, ExportError> {
+    /// Copies a run's stored bytes in the kernel, to be checked by a [`Checker`]; `Ok(None)`
+    /// when the storage cannot copy (nothing written).
+    fn copy<'p>(&mut self, bundle: &Bundle, run: Run<'p>) -> Result<Option<CopiedRun<'p>>, ExportError> {
         self.writer.flush().map_err(|source| self.write_error(source))?;
-        let out = self.writer.get_ref();
-        let copied = run.file.copy_to(run.offset, run.bytes, out, self.position).map_err(|source| FormatError::Io {
+        let copied = run.file.copy_to(run.offset, run.bytes, self.writer.get_ref(), self.position).map_err(|source| FormatError::Io {
             path: bundle.shard_path(run.shard_id),
             source: std::io::Error::new(source.kind(), format!("copying tensors to {}: {source}", self.path.display())),
         })?;
         if !copied {
-            return Ok(false);
+            return Ok(None);
         }
-        // The copy is read back a chunk at a time; `window` is the part of the run in `scratch`.
-        scratch.resize(scratch.len().max(VERIFY_CHUNK as usize), 0);
-        let mut window = 0..0u64;
-        let mut start = 0u64;
-        for (planned, entry) in &run.tensors {
-            let (mut crc, mut at, end) = (0u32, start, start + planned.size);
-            while at < end {
-                if at == window.end {
-                    window = window.end..run.bytes.min(window.end + VERIFY_CHUNK);
-                    let piece = &mut scratch[..(window.end - window.start) as usize];
-                    out.read_exact_at(piece, self.position + window.start).map_err(|source| self.write_error(source))?;
-                }
-                let upto = end.min(window.end);
-                crc = crc::extend(crc, &scratch[(at - window.start) as usize..(upto - window.start) as usize]);
-                at = upto;
-            }
-            bundle.check_checksum(&planned.key_bytes, entry, crc)?;
-            start = end;
-        }
+        let position = self.position;
         self.position += run.bytes;
         self.writer.seek(SeekFrom::Start(self.position)).map_err(|source| self.write_error(source))?;
-        Ok(true)
+        Ok(Some(CopiedRun { position, bytes: run.bytes, tensors: run.tensors }))
     }
 }
 
@@ -155,7 +133,7 @@ fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<
 /// `safetensors::tensor::TensorInfo` (serialized by the crate), padded with spaces to a multiple
 /// of 8 bytes as the crate pads its own. Written here, not through the crate's `Metadata`, whose
 /// metadata is a `HashMap` serialized in hash order: the same export then gives the same bytes.
-fn header(tensors: &[&Planned], metadata: &BTreeMap<String, String>, path: &Path) -> Result<Vec<u8>, ExportError> {
+fn header(tensors: &[&Planned], metadata: &Metadata<'_>, path: &Path) -> Result<Vec<u8>, ExportError> {
     use serde::ser::{SerializeMap, Serializer};
     let refused = |message: String| ExportError::Safetensors { path: path.to_path_buf(), message };
     // Sized up front: growing a buffer of tens of megabytes by doubling costs more than writing it.
@@ -185,23 +163,52 @@ fn header(tensors: &[&Planned], metadata: &BTreeMap<String, String>, path: &Path
     Ok(json)
 }
 
-/// Writes one safetensors file of `group` at `temporary`; `done` counts the bytes of values
-/// written over all files, for `options.progress`.
+/// A file's `__metadata__`: the source checkpoint, `"format": "pt"` (what transformers' loaders
+/// check before they read a file) and each tensor's bundle key under `tensorflow_key:NAME`, in
+/// the order of a sorted map (the fixed keys sort first), without a map of a string per tensor.
+struct Metadata<'p> {
+    source: String,
+    /// The file's tensors, ordered by name.
+    by_name: Vec<&'p Planned>,
+}
+
+impl serde::Serialize for Metadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        /// `tensorflow_key:NAME`, written without being built.
+        struct KeyOf<'n>(&'n str);
+        impl serde::Serialize for KeyOf<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&format_args!("{KEY_METADATA_PREFIX}{}", self.0))
+            }
+        }
+        // Sorted-map order: the two fixed keys sort before every `tensorflow_key:` one, and
+        // those sort as their names do.
+        debug_assert!("format" < SOURCE_METADATA_KEY && SOURCE_METADATA_KEY < KEY_METADATA_PREFIX);
+        let mut map = serializer.serialize_map(Some(self.by_name.len() + 2))?;
+        map.serialize_entry("format", "pt")?;
+        map.serialize_entry(SOURCE_METADATA_KEY, &self.source)?;
+        for planned in &self.by_name {
+            map.serialize_entry(&KeyOf(&planned.out_name), &planned.tensor.key)?;
+        }
+        map.end()
+    }
+}
+
+/// Writes one safetensors file of `plan.tensors[group]` at `temporary`; `done` counts the bytes
+/// of values written over all files, for `options.progress`.
 fn write_file(
     source: &Source<'_>,
-    group: &[Planned],
+    plan: &Plan,
+    group: Range<usize>,
     temporary: &Path,
     target: &Path,
     options: &mut ExportOptions<'_>,
     (done, total): (&mut u64, u64),
 ) -> Result<(), ExportError> {
-    let mut metadata = BTreeMap::new();
-    metadata.insert(SOURCE_METADATA_KEY.to_string(), source.path().display().to_string());
-    // What transformers' loaders check before they read a file.
-    metadata.insert("format".to_string(), "pt".to_string());
-    for planned in group {
-        metadata.insert(format!("{KEY_METADATA_PREFIX}{}", planned.out_name), planned.tensor.key.clone());
-    }
+    let by_name = plan.by_name.iter().map(|&index| index as usize).filter(|index| group.contains(index));
+    let metadata = Metadata { source: source.path().display().to_string(), by_name: by_name.map(|index| &plan.tensors[index]).collect() };
+    let group = &plan.tensors[group];
     // Widest elements first, as `safetensors` orders its own files, so that every tensor starts
     // at a multiple of its element size; then in the order of the data files, so that tensors
     // stored one after another are copied with one call (readers find tensors by offset).
@@ -212,7 +219,6 @@ fn write_file(
     };
     order.sort_by(|a, b| place(a).cmp(&place(b)).then_with(|| a.out_name.cmp(&b.out_name)));
     let header = header(&order, &metadata, target)?;
-    drop(metadata);
     // Read back to verify copies; created with the mode a new file gets, the umask applied.
     let file = File::options()
         .read(true)
@@ -224,35 +230,45 @@ fn write_file(
     output.write(&(header.len() as u64).to_le_bytes())?;
     output.write(&header)?;
     drop(header);
-    let bundle = source.bundle();
-    let mut scratch = Vec::new();
-    let mut at = 0;
-    while at < order.len() {
-        let run = match bundle {
-            Some(bundle) => run(bundle, &order[at..])?,
-            None => None,
-        };
-        // A run too small to be worth a copy is read tensor by tensor, all of it: the tensors
-        // after the first are not looked at again.
-        let (copied, count) = match (&run, bundle) {
-            (Some(run), Some(bundle)) if run.bytes >= COPY_AT_LEAST => (output.copy(bundle, run, &mut scratch)?, run.tensors.len()),
-            (Some(run), _) => (false, run.tensors.len()),
-            (None, _) => (false, 1),
-        };
-        for &planned in &order[at..at + count] {
-            if !copied {
-                let values = read_values(source, planned, &mut scratch)?;
-                output.write(values)?;
+    let reader = output.writer.get_ref().try_clone().map_err(|source| output.write_error(source))?;
+    std::thread::scope(|scope| {
+        let bundle = source.bundle();
+        let mut checker = bundle.map(|bundle| Checker::start(scope, bundle, reader, target));
+        let mut scratch = Vec::new();
+        let mut at = 0;
+        while at < order.len() {
+            let run = match bundle {
+                Some(bundle) => run(bundle, &order[at..])?,
+                None => None,
+            };
+            // A run too small to be worth a copy is read tensor by tensor, all of it: the tensors
+            // after the first are not looked at again.
+            let count = run.as_ref().map_or(1, |run| run.tensors.len());
+            let copied = match (run, bundle, checker.as_mut()) {
+                (Some(run), Some(bundle), Some(checker)) if run.bytes >= COPY_AT_LEAST => match output.copy(bundle, run)? {
+                    Some(copied) => {
+                        checker.check(copied)?;
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            for &planned in &order[at..at + count] {
+                if !copied {
+                    let values = read_values(source, planned, &mut scratch)?;
+                    output.write(values)?;
+                }
+                *done += planned.size;
+                if let Some(progress) = options.progress.as_mut() {
+                    progress(*done, total)?;
+                }
             }
-            *done += planned.size;
-            if let Some(progress) = options.progress.as_mut() {
-                progress(*done, total)?;
-            }
+            at += count;
         }
-        at += count;
-    }
-    output.writer.flush().map_err(|source| output.write_error(source))?;
-    Ok(())
+        output.writer.flush().map_err(|source| output.write_error(source))?;
+        checker.map_or(Ok(()), |mut checker| checker.finish())
+    })
 }
 
 /// Files written under temporary names, removed unless [`Staged::commit`] renames them.
@@ -294,20 +310,20 @@ fn temporary_path(target: &Path) -> PathBuf {
 
 /// Tensors in groups of at most `limit` bytes of values, in plan order; a tensor larger than
 /// `limit` alone in its group.
-fn shards(tensors: &[Planned], limit: Option<u64>) -> Vec<&[Planned]> {
+fn shards(tensors: &[Planned], limit: Option<u64>) -> Vec<Range<usize>> {
     let Some(limit) = limit else {
-        return vec![tensors];
+        return vec![0..tensors.len()];
     };
     let mut groups = Vec::new();
     let (mut start, mut bytes) = (0, 0u64);
     for (at, tensor) in tensors.iter().enumerate() {
         if at > start && bytes + tensor.size > limit {
-            groups.push(&tensors[start..at]);
+            groups.push(start..at);
             (start, bytes) = (at, 0);
         }
         bytes += tensor.size;
     }
-    groups.push(&tensors[start..]);
+    groups.push(start..tensors.len());
     groups
 }
 
@@ -332,10 +348,12 @@ pub(crate) fn write(source: &Source<'_>, plan: Plan, out: &Path, options: &mut E
         let target = if groups.len() == 1 { out.to_path_buf() } else { shard_path(out, index, groups.len()) };
         let temporary = temporary_path(&target);
         staged.files.push((temporary.clone(), target.clone()));
-        write_file(source, group, &temporary, &target, options, (&mut done, total))?;
-        let file_name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        for planned in group.iter() {
-            weight_map.insert(planned.out_name.clone(), serde_json::Value::String(file_name.clone()));
+        write_file(source, &plan, group.clone(), &temporary, &target, options, (&mut done, total))?;
+        if groups.len() > 1 {
+            let file_name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            for planned in &plan.tensors[group.clone()] {
+                weight_map.insert(planned.out_name.clone(), serde_json::Value::String(file_name.clone()));
+            }
         }
         report.files.push(target);
     }
