@@ -3,7 +3,8 @@
 //! (naming, optimizer state dropped, the naming function's renames and skips), each dtype
 //! checked, no name given twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::OnceCell;
+use std::collections::HashMap;
 
 use super::error::ExportError;
 use super::{ExportOptions, Naming, Source};
@@ -65,15 +66,22 @@ pub(crate) struct Plan {
 struct GraphNames<'g> {
     graph: &'g ObjectGraph,
     state: OptimizerState,
-    /// checkpoint_key -> (node id, attribute name, full_name)
-    attributes: BTreeMap<&'g str, (u32, &'g str, &'g str)>,
-    /// slot variable node -> (optimizer node, variable node, slot name)
-    slots: HashMap<u32, (u32, u32, &'g str)>,
+    /// checkpoint_key -> (node id, attribute name, full_name), the first node's for a key
+    /// given twice.
+    attributes: HashMap<&'g str, Named<'g>>,
+    /// The same sorted by key, made on the first key that is no attribute's: the attribute
+    /// whose key it extends (a table's `-keys` and `-values`) is found by its place there.
+    sorted: OnceCell<Vec<(&'g str, Named<'g>)>>,
+    /// For each node, the slot it is: (optimizer node, variable node, slot name).
+    slots: Vec<Option<(u32, u32, &'g str)>>,
     /// For each node, the parent and edge name through which a breadth-first walk from the
     /// root that enters no optimizer first reaches it: the path [`OptimizerState::model_path`]
     /// gives, for every node in one walk.
     model_parents: Vec<Option<(u32, &'g str)>>,
 }
+
+/// An attribute: its node, its name and the Keras `full_name`.
+type Named<'g> = (u32, &'g str, &'g str);
 
 /// [`GraphNames::model_parents`].
 fn model_parents<'g>(graph: &'g ObjectGraph, state: &OptimizerState) -> Vec<Option<(u32, &'g str)>> {
@@ -101,35 +109,46 @@ fn model_parents<'g>(graph: &'g ObjectGraph, state: &OptimizerState) -> Vec<Opti
 
 impl<'g> GraphNames<'g> {
     fn new(graph: &'g ObjectGraph) -> Result<GraphNames<'g>, ExportError> {
-        let mut attributes = BTreeMap::new();
-        let mut slots = HashMap::new();
+        let mut attributes = HashMap::with_capacity(graph.num_nodes());
+        let mut slots = vec![None; graph.num_nodes()];
         for node_id in 0..graph.num_nodes() as u32 {
             for attribute in graph.attributes(node_id)? {
                 attributes.entry(attribute.checkpoint_key).or_insert((node_id, attribute.name, attribute.full_name));
             }
             for slot in graph.slot_variables(node_id)? {
-                slots.entry(slot.slot_variable_node_id).or_insert((node_id, slot.original_variable_node_id, slot.slot_name));
+                // Checked when the graph was decoded: every node id is below the node count.
+                if let Some(entry @ None) = slots.get_mut(slot.slot_variable_node_id as usize) {
+                    *entry = Some((node_id, slot.original_variable_node_id, slot.slot_name));
+                }
             }
         }
         let state = OptimizerState::of_graph(graph);
         let model_parents = model_parents(graph, &state);
-        Ok(GraphNames { graph, state, attributes, slots, model_parents })
+        Ok(GraphNames { graph, state, attributes, sorted: OnceCell::new(), slots, model_parents })
     }
 
-    /// The path through no optimizer, without `root.`; `None` where there is none.
+    /// The path through no optimizer, without `root.`; `None` where there is none. Built in
+    /// place from the last step back, in one allocation.
     fn model_path(&self, node_id: u32) -> Option<String> {
-        let mut steps = Vec::new();
-        let mut current = node_id;
-        while current != 0 {
-            let (parent, name) = (*self.model_parents.get(current as usize)?)?;
-            steps.push(name);
-            current = parent;
-        }
-        if steps.is_empty() {
+        if node_id == 0 {
             return Some("root".into());
         }
-        steps.reverse();
-        Some(steps.join("."))
+        let step = |node: u32| *self.model_parents.get(node as usize)?;
+        let (mut length, mut current) = (0usize, node_id);
+        while current != 0 {
+            let (parent, name) = step(current)?;
+            length += name.len() + 1;
+            current = parent;
+        }
+        let mut path = vec![b'.'; length - 1];
+        let (mut end, mut current) = (path.len(), node_id);
+        while current != 0 {
+            let (parent, name) = step(current)?;
+            path[end - name.len()..end].copy_from_slice(name.as_bytes());
+            end = end.saturating_sub(name.len() + 1);
+            current = parent;
+        }
+        String::from_utf8(path).ok()
     }
 
     /// A node's path without `root.`, preferring one through no optimizer.
@@ -144,7 +163,7 @@ impl<'g> GraphNames<'g> {
             });
         }
         // A slot variable has no path of its own: its variable's, its optimizer's and its name.
-        let &(optimizer, variable, slot_name) = self.slots.get(&node_id)?;
+        let (optimizer, variable, slot_name) = (*self.slots.get(node_id as usize)?)?;
         if depth > 4 {
             return None;
         }
@@ -158,12 +177,19 @@ impl<'g> GraphNames<'g> {
         let found = match self.attributes.get(key) {
             Some(&(node, name, full_name)) => Some((node, name, full_name, "")),
             // A table's `-keys`/`-values`, an iterator's state: the attribute's key plus a suffix.
-            None => self
-                .attributes
-                .range(..key)
-                .next_back()
-                .filter(|(checkpoint_key, _)| !checkpoint_key.is_empty() && key.starts_with(*checkpoint_key))
-                .map(|(checkpoint_key, &(node, name, full_name))| (node, name, full_name, &key[checkpoint_key.len()..])),
+            None => {
+                let sorted = self.sorted.get_or_init(|| {
+                    let mut sorted: Vec<_> = self.attributes.iter().map(|(&key, &named)| (key, named)).collect();
+                    sorted.sort_unstable_by_key(|&(key, _)| key);
+                    sorted
+                });
+                let before = sorted.partition_point(|&(checkpoint_key, _)| checkpoint_key < key);
+                before
+                    .checked_sub(1)
+                    .map(|at| sorted[at])
+                    .filter(|(checkpoint_key, _)| !checkpoint_key.is_empty() && key.starts_with(*checkpoint_key))
+                    .map(|(checkpoint_key, (node, name, full_name))| (node, name, full_name, &key[checkpoint_key.len()..]))
+            }
         };
         let Some((node, attribute, full_name, suffix)) = found else {
             return (None, None, false);
@@ -172,12 +198,12 @@ impl<'g> GraphNames<'g> {
             if attribute == "VARIABLE_VALUE" && suffix.is_empty() {
                 path
             } else if attribute == "VARIABLE_VALUE" {
-                format!("{path}{suffix}")
+                path + suffix
             } else {
-                format!("{path}.{attribute}{suffix}")
+                [&path, ".", attribute, suffix].concat()
             }
         });
-        let full_name = (!full_name.is_empty()).then(|| format!("{full_name}{suffix}"));
+        let full_name = (!full_name.is_empty()).then(|| [full_name, suffix].concat());
         (path, full_name, self.state.is_optimizer_state(node))
     }
 }
@@ -220,7 +246,7 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
         Source::Bundle(bundle) => listing(bundle)?,
         Source::V1(v1) => v1.tensors().iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone(), None)).collect(),
     };
-    let mut plan = Plan { tensors: Vec::new(), by_name: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
+    let mut plan = Plan { tensors: Vec::with_capacity(listed.len()), by_name: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
     let mut unsupported = Vec::new();
     for (key_bytes, dtype, shape, entry) in listed {
         let key = String::from_utf8_lossy(&key_bytes).into_owned();
