@@ -282,3 +282,31 @@ fn the_same_export_gives_the_same_bytes() {
     assert!(text.starts_with("{\"__metadata__\":"), "{text}");
     assert_eq!(names_in(&first).len(), header.as_object().unwrap().len() - 1);
 }
+
+#[test]
+fn a_rename_that_fails_partway_puts_every_file_back_as_it_was() {
+    let dir = scratch("partway");
+    let view = CheckpointView::open(fixture("keras_adam/model")).unwrap();
+    let out = dir.join("model.safetensors");
+    let options = || ExportOptions { max_shard_size: Some(64), ..Default::default() };
+    let count = export_safetensors((&view).into(), &out, options()).unwrap().files.len();
+    assert!(count > 2);
+    let shard = |at: usize| dir.join(format!("model-{at:05}-of-{count:05}.safetensors"));
+    // The previous export's first shard stays as it was; the last shard's name is taken by a
+    // directory, so its rename fails after the first ones went into place.
+    for at in 2..=count {
+        fs::remove_file(shard(at)).unwrap();
+    }
+    fs::remove_file(dir.join("model.safetensors.index.json")).unwrap();
+    fs::write(shard(1), b"the previous first shard").unwrap();
+    fs::create_dir(shard(count)).unwrap();
+    fs::write(shard(count).join("inside"), b"x").unwrap();
+    let error = export_safetensors((&view).into(), &out, options()).unwrap_err();
+    let ExportError::Write { path, source } = &error else { panic!("{error}") };
+    assert_eq!((path, source.kind()), (&shard(count), std::io::ErrorKind::IsADirectory));
+    let mut expected = vec![shard(1).file_name().unwrap().to_string_lossy().into_owned(), shard(count).file_name().unwrap().to_string_lossy().into_owned()];
+    expected.sort();
+    assert_eq!(listing(&dir), expected, "no shard of the failed export, no temporary file");
+    assert_eq!(fs::read(shard(1)).unwrap(), b"the previous first shard");
+    assert_eq!(listing(&shard(count)), ["inside"]);
+}

@@ -278,17 +278,49 @@ struct Staged {
 }
 
 impl Staged {
+    /// Renames every file into place, or none: a file already at a target is first moved
+    /// aside, so that when a rename fails partway (a shard's name taken by a directory, a full
+    /// disk's directory) the files renamed so far are removed and the old ones put back.
     fn commit(mut self) -> Result<(), ExportError> {
         let files = std::mem::take(&mut self.files);
-        for (at, (temporary, target)) in files.iter().enumerate() {
-            if let Err(source) = std::fs::rename(temporary, target) {
-                // The ones renamed already are complete files; the rest go.
-                self.files = files[at..].to_vec();
+        let (mut replaced, mut placed) = (Vec::new(), Vec::new());
+        for (temporary, target) in &files {
+            if let Err(source) = place(temporary, target, &mut replaced, &mut placed) {
+                for target in placed {
+                    let _ = std::fs::remove_file(target);
+                }
+                for (aside, target) in replaced {
+                    let _ = std::fs::rename(aside, target);
+                }
+                // The temporaries not renamed yet go when `self` drops.
+                self.files = files.clone();
                 return Err(ExportError::Write { path: target.clone(), source });
             }
         }
+        for (aside, _) in replaced {
+            let _ = std::fs::remove_file(aside);
+        }
         Ok(())
     }
+}
+
+/// Renames `temporary` to `target`, moving a file already there aside first; records both in
+/// `replaced` (aside, target) and `placed`, for [`Staged::commit`] to undo. A directory at
+/// `target` is an error, as it is for a rename.
+fn place(temporary: &Path, target: &Path, replaced: &mut Vec<(PathBuf, PathBuf)>, placed: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(target) {
+        Ok(existing) if existing.is_dir() => return Err(std::io::Error::from(std::io::ErrorKind::IsADirectory)),
+        Ok(_) => {
+            let aside = temporary_path(target);
+            std::fs::rename(target, &aside)?;
+            replaced.push((aside, target.to_path_buf()));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::rename(temporary, target)?;
+    placed.push(target.to_path_buf());
+    Ok(())
 }
 
 impl Drop for Staged {
