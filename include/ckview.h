@@ -848,7 +848,8 @@ void ckview_export_names_free(ckview_export_name_list *names);
 // path that names no node, the root in `drop`, an `out_prefix` that is the checkpoint read or
 // names a directory (`dir/`);
 // `CKVIEW_KEY_NOT_FOUND` for a TF1 pattern matching no key; `CKVIEW_NAME_BASED_CHECKPOINT` for
-// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint; `CKVIEW_UNSUPPORTED` for a V1 checkpoint.
+// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint. A V1 checkpoint (SavedTensorSlices) is
+// written as a V2 bundle, its tensors chosen by key as a TF1 bundle's are.
 ckview_status ckview_rewrite(const ckview_reader *reader,
                              const char *out_prefix,
                              const ckview_rewrite_options *options,

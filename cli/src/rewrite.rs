@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
 
-use ckview::rewrite::{rewrite, RewriteError, RewriteOptions, RewriteSummary};
+use ckview::rewrite::{rewrite, rewrite_v1, RewriteError, RewriteOptions, RewriteSummary};
 use ckview::format::Checkpoint;
 use ckview::ObjectGraph;
 use serde::Serialize;
@@ -27,24 +27,25 @@ struct Report<'a> {
 }
 
 pub fn run(ckpt: &OsStr, out_prefix: &OsStr, options: RewriteOptions, as_json: bool, out: &mut Out) -> Outcome {
-    let bundle = match open_checkpoint(ckpt)? {
-        Checkpoint::V2(bundle) => bundle,
-        Checkpoint::V1(v1) => {
-            return Err(Failure::Error(format!(
-                "{} is a TF1 checkpoint in the old V1 format, which rewrite does not write; rewrite reads V2 bundles",
-                v1.path().display()
-            )))
-        }
+    let checkpoint = open_checkpoint(ckpt)?;
+    let written = match &checkpoint {
+        Checkpoint::V2(bundle) => rewrite(bundle, Path::new(out_prefix), &options),
+        Checkpoint::V1(v1) => rewrite_v1(v1, Path::new(out_prefix), &options),
     };
-    let summary = rewrite(&bundle, Path::new(out_prefix), &options).map_err(|error| match error {
+    let summary = written.map_err(|error| match (&error, &checkpoint) {
         // The nearest paths and full names, as `show` suggests them.
-        RewriteError::NoSuchNode { ref prefix, ref spec } => match ObjectGraph::load(&bundle) {
+        (RewriteError::NoSuchNode { prefix, spec }, Checkpoint::V2(bundle)) => match ObjectGraph::load(bundle) {
             Ok(graph) => no_such_node(&graph, prefix, spec),
             Err(_) => Failure::Error(error.to_string()),
         },
-        other => Failure::Error(other.to_string()),
+        _ => Failure::Error(error.to_string()),
     })?;
-    let source = bundle.prefix().display().to_string();
+    let source = match &checkpoint {
+        Checkpoint::V2(bundle) => bundle.prefix(),
+        Checkpoint::V1(v1) => v1.path(),
+    }
+    .display()
+    .to_string();
     if as_json {
         return report_json(&source, &summary, out);
     }

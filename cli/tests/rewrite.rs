@@ -115,18 +115,33 @@ fn select_and_drop_take_what_tree_prints_and_tf1_keys() {
     let expected: Vec<String> = names(&all).into_iter().filter(|key| !key.contains("/Adam")).collect();
     assert_eq!(names(&keys), expected);
     assert_eq!(ckview(&[&"verify", &out]).status.code(), Some(0));
+    // A V1 file (SavedTensorSlices) becomes a bundle with the same keys, shapes and dtypes.
+    let v1 = root().join("tests/fixtures/v1/partitioned/model.ckpt");
+    let out = dir.join("from-v1");
+    let output = ckview(&[&"--json", &"rewrite", &v1, &out]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((summary["nodes_before"].clone(), summary["tensors_before"].clone()), (json!(0), summary["tensors_after"].clone()));
+    assert!(dir.join("from-v1.index").exists());
+    let listed = |path: &Path| -> Vec<Value> {
+        let keys: Value = serde_json::from_slice(&ckview(&[&"--json", &"keys", &path]).stdout).unwrap();
+        keys.as_array().unwrap().iter().map(|key| json!([key["key"], key["dtype"], key["shape"]])).collect()
+    };
+    assert_eq!(listed(&out), listed(&v1));
+    assert_eq!(ckview(&[&"verify", &out]).status.code(), Some(0));
 }
 
 #[test]
 fn mistakes_are_one_line_and_write_nothing() {
     let dir = scratch("mistakes");
     let out = dir.join("out");
-    let cases: [(&[&dyn AsRef<std::ffi::OsStr>], &str); 5] = [
+    let cases: [(&[&dyn AsRef<std::ffi::OsStr>], &str); 6] = [
         (&[&"rewrite", &adam("legacy"), &out, &"--drop", &"root.model.layer_with_weights-9"], "root.model.layer_with_weights-0"),
         (&[&"rewrite", &adam("legacy"), &adam("legacy")], "the output is the checkpoint being read"),
         (&[&"rewrite", &adam("legacy"), &out, &"--drop", &"root"], "cannot be dropped"),
         (&[&"rewrite", &adam("tf1"), &out, &"--drop-slots"], "drop them by key"),
         (&[&"rewrite", &adam("tf1"), &out, &"--select", &"no/such/key"], "no key matches"),
+        (&[&"rewrite", &root().join("tests/fixtures/v1/model.ckpt"), &out, &"--drop", &"no/such/key"], "no key matches"),
     ];
     for (args, says) in cases {
         let output = ckview(args);

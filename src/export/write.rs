@@ -24,7 +24,7 @@ use super::check::{Checker, CopiedRun};
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
 use super::{ExportOptions, ExportReport, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
-use crate::format::{host_endianness, swap_width, Bundle, Endianness, FormatError, TensorEntry, Verify};
+use crate::format::{host_endianness, swap_bytes, Bundle, Endianness, FormatError, TensorEntry, Verify};
 use crate::io::RandomAccess;
 
 /// Runs at least this large are copied inside the kernel; smaller ones are cheaper read.
@@ -122,9 +122,8 @@ fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<
         _ => unreachable!("a bundle's tensors are planned with their entries"),
     }
     // The read paths give the host's byte order; safetensors stores little-endian.
-    let width = swap_width(planned.tensor.dtype) as usize;
-    if host_endianness() == Endianness::Big && width > 1 {
-        values.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+    if host_endianness() == Endianness::Big {
+        swap_bytes(values, planned.tensor.dtype);
     }
     Ok(values)
 }

@@ -8,7 +8,7 @@ use super::error::{ckview_error, report, report_error, report_format_error};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
 use super::{ckview_reader, ckview_str};
-use crate::rewrite::{rewrite, RewriteError, RewriteOptions};
+use crate::rewrite::{rewrite, rewrite_v1, RewriteError, RewriteOptions};
 
 /// Rewrite flag: leave out the optimizer state (optimizers, their slot variables, and what only
 /// they hold). Refused for a TF1 name-based checkpoint.
@@ -104,7 +104,8 @@ fn report_rewrite_error(error_out: *mut *mut ckview_error, error: &RewriteError)
 /// path that names no node, the root in `drop`, an `out_prefix` that is the checkpoint read or
 /// names a directory (`dir/`);
 /// `CKVIEW_KEY_NOT_FOUND` for a TF1 pattern matching no key; `CKVIEW_NAME_BASED_CHECKPOINT` for
-/// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint; `CKVIEW_UNSUPPORTED` for a V1 checkpoint.
+/// `CKVIEW_REWRITE_DROP_SLOTS` on a TF1 checkpoint. A V1 checkpoint (SavedTensorSlices) is
+/// written as a V2 bundle, its tensors chosen by key as a TF1 bundle's are.
 #[no_mangle]
 pub unsafe extern "C" fn ckview_rewrite(
     reader: *const ckview_reader,
@@ -134,10 +135,12 @@ pub unsafe extern "C" fn ckview_rewrite(
                 (Err(message), _) | (_, Err(message)) => return report(error_out, CKVIEW_INVALID_ARGUMENT, &message),
             }
         }
-        let Some(bundle) = reader.bundle() else {
-            return report(error_out, CKVIEW_UNSUPPORTED, "ckview_rewrite: a V1 checkpoint (SavedTensorSlices) cannot be rewritten; rewrite reads V2 bundles");
+        let written = match (reader.bundle(), reader.v1()) {
+            (Some(bundle), _) => rewrite(bundle, out, &request),
+            (None, Some(v1)) => rewrite_v1(v1, out, &request),
+            (None, None) => return report(error_out, CKVIEW_INTERNAL_ERROR, "ckview_rewrite: the reader reads neither a bundle nor a V1 checkpoint"),
         };
-        match rewrite(bundle, out, &request) {
+        match written {
             Ok(summary) => {
                 if !summary_out.is_null() {
                     let written = ckview_rewrite_summary {

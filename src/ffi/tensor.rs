@@ -61,6 +61,15 @@ impl ckview_reader {
         }
     }
 
+    /// The V1 checkpoint the reader reads, or `None` for a bundle.
+    pub(crate) fn v1(&self) -> Option<&V1Checkpoint> {
+        match self.source() {
+            Source::V2(_) => None,
+            // SAFETY: the reader owns the checkpoint.
+            Source::V1(v1) => Some(unsafe { &*v1 }),
+        }
+    }
+
     pub(super) fn source(&self) -> Source {
         match &self.source {
             ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),

@@ -348,6 +348,11 @@ impl Table {
         &self.path
     }
 
+    /// The size of that file in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file.size()
+    }
+
     fn corrupt(&self, reason: String) -> FormatError {
         FormatError::CorruptTable { path: self.path.clone(), reason }
     }

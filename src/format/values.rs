@@ -41,6 +41,14 @@ pub fn swap_width(dtype: DataType) -> u64 {
     }
 }
 
+/// Turns values of `dtype` from one byte order into the other, in place.
+pub fn swap_bytes(values: &mut [u8], dtype: DataType) {
+    let width = swap_width(dtype) as usize;
+    if width > 1 {
+        values.chunks_exact_mut(width).for_each(<[u8]>::reverse);
+    }
+}
+
 impl Bundle {
     fn key_text(key: &[u8]) -> String {
         super::slice_key::readable_key(key)
@@ -261,10 +269,7 @@ impl Bundle {
             }
         }
         if self.header().endianness != host_endianness() {
-            let width = swap_width(entry.dtype) as usize;
-            if width > 1 {
-                out.chunks_exact_mut(width).for_each(<[u8]>::reverse);
-            }
+            swap_bytes(out, entry.dtype);
         }
         if verify == Verify::Checksums {
             self.check_bools(key, entry, out)?;

@@ -254,7 +254,7 @@ impl BundleWriter {
     }
 }
 
-fn shape_proto(shape: &[u64]) -> TensorShapeProto {
+pub(crate) fn shape_proto(shape: &[u64]) -> TensorShapeProto {
     use super::proto::tensor_shape_proto::Dim;
     TensorShapeProto {
         dim: shape.iter().map(|&size| Dim { size: size as i64, name: String::new() }).collect(),

@@ -21,9 +21,11 @@ mod keys;
 mod naming;
 mod output;
 mod plan;
+mod v1;
 
 pub use error::{Result, RewriteError};
 pub use keys::glob_matches;
+pub use v1::rewrite_v1;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -73,10 +75,7 @@ pub struct RewriteSummary {
 /// replaced (its index last).
 pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> Result<RewriteSummary> {
     let prefix = source.prefix();
-    let text = out_prefix.as_os_str().as_encoded_bytes();
-    if out_prefix.file_name().is_none() || text.ends_with(b"/") || text.ends_with(b"/.") {
-        return Err(RewriteError::NotAPrefix { path: out_prefix.to_path_buf() });
-    }
+    check_out_prefix(out_prefix)?;
     if same_files(prefix, out_prefix) {
         return Err(RewriteError::SameCheckpoint { prefix: prefix.to_path_buf() });
     }
@@ -134,15 +133,7 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
         let entry = BundleEntryProto { dtype: DataType::DtString as i32, shape: Some(Default::default()), offset: offset as i64, size: bytes.len() as i64, crc32c, ..Default::default() };
         out.add_entry(OBJECT_GRAPH_KEY, entry);
     }
-    let header = BundleHeaderProto {
-        num_shards: 1,
-        endianness: match endianness {
-            Endianness::Little => bundle_header_proto::Endianness::Little as i32,
-            Endianness::Big => bundle_header_proto::Endianness::Big as i32,
-        },
-        version: Some(VersionDef { producer: 1, min_consumer: 0, bad_consumers: Vec::new() }),
-    };
-    let (data_size, index_size) = out.finish(&header)?;
+    let (data_size, index_size) = out.finish(&bundle_header(endianness))?;
     Ok(RewriteSummary {
         prefix: out_prefix.to_path_buf(),
         nodes_before: nodes.0,
@@ -152,6 +143,27 @@ pub fn rewrite(source: &Bundle, out_prefix: &Path, options: &RewriteOptions) -> 
         bytes_before: source_size(source)?,
         bytes_after: data_size + index_size,
     })
+}
+
+/// Refuses an output that names a directory (`dir/`, `dir/.`) rather than a prefix.
+fn check_out_prefix(out_prefix: &Path) -> Result<()> {
+    let text = out_prefix.as_os_str().as_encoded_bytes();
+    if out_prefix.file_name().is_none() || text.ends_with(b"/") || text.ends_with(b"/.") {
+        return Err(RewriteError::NotAPrefix { path: out_prefix.to_path_buf() });
+    }
+    Ok(())
+}
+
+/// The header of a one-shard bundle in `endianness`.
+fn bundle_header(endianness: Endianness) -> BundleHeaderProto {
+    BundleHeaderProto {
+        num_shards: 1,
+        endianness: match endianness {
+            Endianness::Little => bundle_header_proto::Endianness::Little as i32,
+            Endianness::Big => bundle_header_proto::Endianness::Big as i32,
+        },
+        version: Some(VersionDef { producer: 1, min_consumer: 0, bad_consumers: Vec::new() }),
+    }
 }
 
 /// Copies one entry and its stored bytes, verifying the source's checksums.

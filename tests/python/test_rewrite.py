@@ -1,7 +1,7 @@
 """ckview.rewrite against TensorFlow: every output restores into a fresh model of the
 adam_trained fixture (tests/fixtures/adam_models.py) with assert_existing_objects_matched() and
-the trained weights; TF1 outputs read back by tf.train.load_checkpoint; mistakes raise and write
-nothing."""
+the trained weights; TF1 outputs, V1 files among them, read back by tf.train.load_checkpoint;
+mistakes raise and write nothing."""
 
 import os
 import sys
@@ -18,6 +18,8 @@ import adam_models  # noqa: E402
 
 
 def trained(kind):
+    if kind == "v1":
+        return os.path.join(FIXTURES, "v1", "model.ckpt")
     return os.path.join(FIXTURES, "adam_trained", kind, "model.ckpt" if kind == "tf1" else "ckpt-1")
 
 
@@ -70,11 +72,63 @@ def test_tf1_keys_by_glob_read_back_by_tensorflow(tmp_path):
         assert copy.get_tensor(key).tobytes() == source.get_tensor(key).tobytes()
 
 
+def v1_checkpoints():
+    """Every V1 path TensorFlow's load_checkpoint opened when tests/fixtures/v1 was made."""
+    import json
+    answers = json.load(open(os.path.join(FIXTURES, "v1", "tf_answers.json")))
+    return sorted("v1/" + path for path, answer in answers["checkpoints"].items()
+                  if "load_error" not in answer and not os.path.exists(os.path.join(FIXTURES, "v1", path + ".index")))
+
+
+def same_value(ours, theirs):
+    if isinstance(theirs, bytes) or theirs.dtype == object:
+        return np.asarray(ours, dtype=object).tolist() == np.asarray(theirs, dtype=object).tolist()
+    return ours.dtype == theirs.dtype and ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
+
+
+REFUSED_IN_V1 = []  # (path, key) of tensors TensorFlow refuses in the V1 file but reads after the rewrite
+
+
+@pytest.mark.parametrize("path", v1_checkpoints())
+def test_a_v1_checkpoint_becomes_a_bundle_tensorflow_reads(tmp_path, path):
+    """The old V1 format rewritten as a V2 bundle, one key dropped: TensorFlow lists the others
+    with the same shapes and dtypes and reads each with the bytes it reads from the V1 file;
+    where it refuses a V1 tensor (a float16 or a partitioned one), it reads the rewritten one,
+    equal to what ckview reads from the V1 file."""
+    source = os.path.join(FIXTURES, path)
+    theirs, ours = tf.train.load_checkpoint(source), ckview.load_checkpoint(source)
+    shapes = theirs.get_variable_to_shape_map()
+    dropped = sorted(shapes)[0]
+    out = str(tmp_path / "model.ckpt")
+    summary = ckview.rewrite(source, out, drop=[dropped])
+    assert (summary.tensors_before, summary.tensors_after) == (len(shapes), len(shapes) - 1)
+    assert sorted(os.listdir(tmp_path)) == ["model.ckpt.data-00000-of-00001", "model.ckpt.index"]
+    copy = tf.train.load_checkpoint(out)
+    kept = {key: shape for key, shape in shapes.items() if key != dropped}
+    assert copy.get_variable_to_shape_map() == kept
+    dtypes = theirs.get_variable_to_dtype_map()
+    assert copy.get_variable_to_dtype_map() == {key: dtypes[key] for key in kept}
+    for key in kept:
+        try:
+            expected = theirs.get_tensor(key)
+        except tf.errors.OpError:
+            expected = ours.get_tensor(key)
+            REFUSED_IN_V1.append((path, key))
+        assert same_value(copy.get_tensor(key), expected), key
+
+
+def test_tensors_tensorflow_refuses_in_v1_files_are_read_after_the_rewrite():
+    """Runs after the V1 rewrites above (pytest keeps the file's order)."""
+    assert REFUSED_IN_V1, "no V1 fixture holds a tensor TensorFlow refuses there (float16, partitioned)"
+
+
 @pytest.mark.parametrize("source, kwargs, status", [
     ("legacy", {"drop": ["root.model.nope"]}, "CKVIEW_INVALID_ARGUMENT"),
     ("legacy", {"drop": ["root"]}, "CKVIEW_INVALID_ARGUMENT"),
     ("tf1", {"drop_slots": True}, "CKVIEW_NAME_BASED_CHECKPOINT"),
     ("tf1", {"select": ["no/such/key"]}, "CKVIEW_KEY_NOT_FOUND"),
+    ("v1", {"drop_slots": True}, "CKVIEW_NAME_BASED_CHECKPOINT"),
+    ("v1", {"drop": ["no/such/key"]}, "CKVIEW_KEY_NOT_FOUND"),
 ])
 def test_mistakes_raise_and_write_nothing(tmp_path, source, kwargs, status):
     with pytest.raises(ckview.CkviewError) as raised:

@@ -71,7 +71,8 @@ def rewrite(source: Any, out_prefix: Any, *, drop_slots: bool = False, drop: Ite
             select: Iterable[str] = ()) -> RewriteSummary:
     """Writes a new checkpoint at `out_prefix` (`OUT.index`, one data shard) from `source`: a
     checkpoint path in any form `load_checkpoint` takes, a `CheckpointReader` or a
-    `CheckpointView`.
+    `CheckpointView`. A TF1 checkpoint in the old V1 format is written as a V2 bundle, its
+    tensors chosen by key.
 
     - `drop_slots`: leave out the optimizer state (optimizers, their slot variables, what only
       they hold). A TF1 name-based checkpoint refuses it.

@@ -147,6 +147,11 @@ impl V1Checkpoint {
         self.files.iter().map(Table::path).collect()
     }
 
+    /// The bytes of its files, together.
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(Table::file_size).sum()
+    }
+
     /// Every tensor, sorted by name (TensorFlow's `list_variables` order).
     pub fn tensors(&self) -> &[V1Tensor] {
         &self.tensors
