@@ -6,7 +6,8 @@
 //! [`RewriteOptions::select`] name nodes as `ckview tree` prints them (ids, paths, full names:
 //! [`crate::ObjectGraph::nodes_named`]), and [`RewriteOptions::drop_slots`] removes the optimizer
 //! state ([`crate::view::OptimizerState`]); the object graph is rewritten to match (`plan`). For
-//! a TF1 name-based checkpoint, `drop` and `select` are keys or globs (`keys`).
+//! a TF1 name-based checkpoint, `drop` and `select` are keys or globs (`keys`), and so they are
+//! for a V1 checkpoint, which [`rewrite_v1`] writes as a bundle (`v1`).
 //!
 //! Each kept tensor's stored bytes are copied in chunks with their entry (dtype, shape, slices,
 //! crc32c) and the source checksums verified on the way: a damaged source is an error, never a
