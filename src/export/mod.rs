@@ -6,9 +6,9 @@
 //! function, optimizer state dropped, dtypes checked, no name twice), `dtype` maps TensorFlow's
 //! dtypes onto safetensors', `write` streams the values into files under temporary names and
 //! renames them at the end. Tensors stored as their values are copied from the data files
-//! inside the kernel and verified over the copy, read back on a second thread (`check`); the others are read through
-//! [`crate::format`]'s read paths: checksums verified, partitioned tensors assembled, big-endian
-//! bundles swapped, V1 checkpoints too. Peak memory is the largest tensor read that way, plus
+//! inside the kernel and verified over the copy, read back on a second thread (`check`); the
+//! others are read through [`crate::format`]'s read paths: checksums verified, partitioned
+//! tensors assembled, big-endian bundles swapped, V1 checkpoints too. Peak memory is the largest tensor read that way, plus
 //! the names and the header.
 
 mod check;

@@ -24,7 +24,7 @@ use super::check::{Checker, CopiedRun};
 use super::error::ExportError;
 use super::plan::{Plan, Planned};
 use super::{ExportOptions, ExportReport, Source, KEY_METADATA_PREFIX, SOURCE_METADATA_KEY};
-use crate::format::{host_endianness, swap_bytes, Bundle, Endianness, FormatError, TensorEntry, Verify};
+use crate::format::{host_to_little_endian, reused_buffer, Bundle, FormatError, TensorEntry, Verify};
 use crate::io::RandomAccess;
 
 /// Runs at least this large are copied inside the kernel; smaller ones are cheaper read.
@@ -101,30 +101,13 @@ fn run<'p>(bundle: &Bundle, tensors: &[&'p Planned]) -> Result<Option<Run<'p>>, 
 
 /// A tensor's values read into `scratch` (verified, assembled, in little-endian order).
 fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<u8>) -> Result<&'b [u8], ExportError> {
-    let size = usize::try_from(planned.size).ok().filter(|&size| size <= scratch.len() || scratch.try_reserve(size - scratch.len()).is_ok());
-    let Some(size) = size else {
-        return Err(FormatError::Io {
-            path: source.path().to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::OutOfMemory,
-                format!("cannot allocate {} bytes to read tensor {:?}", planned.size, planned.tensor.key),
-            ),
-        }
-        .into());
-    };
-    if scratch.len() < size {
-        scratch.resize(size, 0);
-    }
-    let values = &mut scratch[..size];
+    let values = reused_buffer(scratch, planned.size, source.path(), &planned.tensor.key)?;
     match (source, source.bundle(), &planned.entry) {
         (_, Some(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
         (Source::V1(v1), None, _) => v1.read_value(v1.require(&planned.key_bytes)?, values)?,
         _ => unreachable!("a bundle's tensors are planned with their entries"),
     }
-    // The read paths give the host's byte order; safetensors stores little-endian.
-    if host_endianness() == Endianness::Big {
-        swap_bytes(values, planned.tensor.dtype);
-    }
+    host_to_little_endian(values, planned.tensor.dtype);
     Ok(values)
 }
 

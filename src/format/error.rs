@@ -67,5 +67,15 @@ fn list_paths(paths: &[PathBuf]) -> String {
     names.join(", ")
 }
 
+impl FormatError {
+    /// `bytes` could not be allocated to read tensor `key` of `path`.
+    pub fn out_of_memory(path: &std::path::Path, key: &str, bytes: u64) -> FormatError {
+        FormatError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::OutOfMemory, format!("cannot allocate {bytes} bytes to read tensor {key:?}")),
+        }
+    }
+}
+
 /// Shorthand for results of this layer.
 pub type Result<T> = std::result::Result<T, FormatError>;

@@ -30,5 +30,5 @@ pub use bundle::{Bundle, BundleHeader, Endianness, Strings};
 pub use entry::{dtype_c_name, dtype_name, element_size, SliceExtent, TensorEntry};
 pub use error::{FormatError, Result};
 pub use proto::DataType;
-pub use values::{host_endianness, swap_bytes, swap_width, Verify};
+pub use values::{host_endianness, host_to_little_endian, reused_buffer, swap_bytes, swap_width, Verify};
 pub use v1::{Checkpoint, V1Checkpoint};

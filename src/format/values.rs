@@ -49,6 +49,27 @@ pub fn swap_bytes(values: &mut [u8], dtype: DataType) {
     }
 }
 
+/// Turns values the read paths gave in the host's byte order little-endian, as safetensors
+/// files and the bundles ckview writes store them.
+pub fn host_to_little_endian(values: &mut [u8], dtype: DataType) {
+    if host_endianness() == Endianness::Big {
+        swap_bytes(values, dtype);
+    }
+}
+
+/// The first `size` bytes of `buffer`, grown to hold them: one buffer reused from tensor to
+/// tensor. `OutOfMemory`, naming tensor `key` of `path`, when that much cannot be allocated.
+pub fn reused_buffer<'b>(buffer: &'b mut Vec<u8>, size: u64, path: &std::path::Path, key: &str) -> Result<&'b mut [u8]> {
+    let length = usize::try_from(size)
+        .ok()
+        .filter(|&length| length <= buffer.len() || buffer.try_reserve(length - buffer.len()).is_ok())
+        .ok_or_else(|| FormatError::out_of_memory(path, key, size))?;
+    if buffer.len() < length {
+        buffer.resize(length, 0);
+    }
+    Ok(&mut buffer[..length])
+}
+
 impl Bundle {
     fn key_text(key: &[u8]) -> String {
         super::slice_key::readable_key(key)
@@ -278,10 +299,7 @@ impl Bundle {
     }
 
     fn out_of_memory(&self, key: &[u8], bytes: u64) -> FormatError {
-        FormatError::Io {
-            path: self.table().path().to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("cannot allocate {bytes} bytes to read tensor {:?}", Self::key_text(key))),
-        }
+        FormatError::out_of_memory(self.table().path(), &Self::key_text(key), bytes)
     }
 
     /// A bool is one byte, 0 or 1; anything else is damage, not `true`.

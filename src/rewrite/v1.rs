@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::format::proto::{BundleEntryProto, DataType};
 use crate::format::writer::{encode_strings, shape_proto};
-use crate::format::{crc, host_endianness, swap_bytes, Endianness, FormatError, V1Checkpoint};
+use crate::format::{crc, host_to_little_endian, reused_buffer, Endianness, V1Checkpoint};
 
 use super::error::{Result, RewriteError};
 use super::output::Output;
@@ -36,23 +36,11 @@ pub fn rewrite_v1(source: &V1Checkpoint, out_prefix: &Path, options: &RewriteOpt
             let (bytes, crc32c) = encode_strings(&views, Endianness::Little);
             (out.append(&bytes)?, bytes.len(), crc32c)
         } else {
-            let size = source.value_size(tensor)?;
-            let size = usize::try_from(size).ok().filter(|&size| size <= buffer.len() || buffer.try_reserve(size - buffer.len()).is_ok());
-            let Some(size) = size else {
-                return Err(FormatError::Io {
-                    path: prefix.to_path_buf(),
-                    source: std::io::Error::new(std::io::ErrorKind::OutOfMemory, format!("cannot allocate the bytes of tensor {:?}", tensor.name_text())),
-                }
-                .into());
-            };
-            buffer.resize(buffer.len().max(size), 0);
-            let values = &mut buffer[..size];
+            let values = reused_buffer(&mut buffer, source.value_size(tensor)?, prefix, &tensor.name_text())?;
             source.read_value(tensor, values)?;
-            // The V1 reader gives the host's byte order; the header says little-endian.
-            if host_endianness() == Endianness::Big {
-                swap_bytes(values, tensor.dtype);
-            }
-            (out.append(values)?, size, crc::mask(crc::crc32c(values)))
+            // The header this writes says little-endian.
+            host_to_little_endian(values, tensor.dtype);
+            (out.append(values)?, values.len(), crc::mask(crc::crc32c(values)))
         };
         let entry = BundleEntryProto {
             dtype: tensor.dtype as i32,

@@ -178,13 +178,7 @@ impl V1Checkpoint {
     }
 
     fn out_of_memory(&self, tensor: &V1Tensor, bytes: u64) -> FormatError {
-        FormatError::Io {
-            path: self.path.clone(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::OutOfMemory,
-                format!("cannot allocate {bytes} bytes to read tensor {:?}", tensor.name_text()),
-            ),
-        }
+        FormatError::out_of_memory(&self.path, &tensor.name_text(), bytes)
     }
 
     /// Every slice of `tensor` with its record, after checking that the slices cover the tensor
