@@ -40,12 +40,7 @@ pub fn run(ckpt: &OsStr, out_prefix: &OsStr, options: RewriteOptions, as_json: b
         },
         _ => Failure::Error(error.to_string()),
     })?;
-    let source = match &checkpoint {
-        Checkpoint::V2(bundle) => bundle.prefix(),
-        Checkpoint::V1(v1) => v1.path(),
-    }
-    .display()
-    .to_string();
+    let source = checkpoint.path().display().to_string();
     if as_json {
         return report_json(&source, &summary, out);
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::error::{ckview_error, report, report_error, report_format_error};
 use super::guard::guard;
 use super::status::ckview_status::{self, *};
+use super::tensor::Source;
 use super::{ckview_reader, ckview_str};
 use crate::rewrite::{rewrite, rewrite_v1, RewriteError, RewriteOptions};
 
@@ -135,10 +136,11 @@ pub unsafe extern "C" fn ckview_rewrite(
                 (Err(message), _) | (_, Err(message)) => return report(error_out, CKVIEW_INVALID_ARGUMENT, &message),
             }
         }
-        let written = match (reader.bundle(), reader.v1()) {
-            (Some(bundle), _) => rewrite(bundle, out, &request),
-            (None, Some(v1)) => rewrite_v1(v1, out, &request),
-            (None, None) => return report(error_out, CKVIEW_INTERNAL_ERROR, "ckview_rewrite: the reader reads neither a bundle nor a V1 checkpoint"),
+        let written = match reader.source() {
+            // SAFETY: the reader's own checkpoint, alive while the reader is.
+            Source::V2(bundle) => rewrite(unsafe { &*bundle }, out, &request),
+            // SAFETY: as above.
+            Source::V1(v1) => rewrite_v1(unsafe { &*v1 }, out, &request),
         };
         match written {
             Ok(summary) => {

@@ -52,24 +52,8 @@ impl ckview_reader {
         }
     }
 
-    /// The V2 bundle the reader reads, or `None` for a V1 checkpoint.
-    pub(crate) fn bundle(&self) -> Option<&Bundle> {
-        match self.source() {
-            // SAFETY: the reader owns the bundle, or its view does and outlives the reader.
-            Source::V2(bundle) => Some(unsafe { &*bundle }),
-            Source::V1(_) => None,
-        }
-    }
-
-    /// The V1 checkpoint the reader reads, or `None` for a bundle.
-    pub(crate) fn v1(&self) -> Option<&V1Checkpoint> {
-        match self.source() {
-            Source::V2(_) => None,
-            // SAFETY: the reader owns the checkpoint.
-            Source::V1(v1) => Some(unsafe { &*v1 }),
-        }
-    }
-
+    /// The checkpoint the reader reads: its own, or the bundle of the view that holds it (which
+    /// outlives the reader).
     pub(super) fn source(&self) -> Source {
         match &self.source {
             ReaderSource::Owned(Checkpoint::V2(bundle)) => Source::V2(bundle),

@@ -89,12 +89,16 @@ impl Checkpoint {
         })
     }
 
+    /// The bundle's prefix, or the V1 checkpoint's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Checkpoint::V2(bundle) => bundle.prefix(),
+            Checkpoint::V1(v1) => v1.path(),
+        }
+    }
+
     fn not_found(&self, name: &[u8]) -> FormatError {
-        let path = match self {
-            Checkpoint::V2(bundle) => bundle.prefix().to_path_buf(),
-            Checkpoint::V1(v1) => v1.path().to_path_buf(),
-        };
-        FormatError::KeyNotFound { path, key: String::from_utf8_lossy(name).into_owned() }
+        FormatError::KeyNotFound { path: self.path().to_path_buf(), key: String::from_utf8_lossy(name).into_owned() }
     }
 
     /// Bytes [`Checkpoint::read_value`] writes for tensor `name`, once its stored bytes are known
