@@ -14,6 +14,28 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
 _NAME = "libckview.dylib" if sys.platform == "darwin" else "ckview.dll" if sys.platform == "win32" else "libckview.so"
 
 
+_SIZE_T = {4: "I", 8: "Q"}[ctypes.sizeof(c_size_t)]
+
+
+def column(pointer, count, code=_SIZE_T):
+    """The `count` items of a C array as a list, in one copy; `code` is the items' memoryview
+    format (size_t by default)."""
+    return memoryview(ctypes.string_at(pointer, count * struct.calcsize(code))).cast(code).tolist() if count else []
+
+
+def spans(ends):
+    """(start, end) of each item of a column stored as one run and the end of each item."""
+    return zip([0] + ends[:-1], ends)
+
+
+def split_text(blob, ends, errors="strict"):
+    """The strings of a column of UTF-8 bytes stored as one run (`blob`) and the end of each."""
+    if blob.isascii():  # byte offsets are character offsets: decode once
+        text = blob.decode("ascii")
+        return [text[a:b] for a, b in spans(ends)]
+    return [blob[a:b].decode("utf-8", errors) for a, b in spans(ends)]
+
+
 def _candidates():
     """Where the library is looked for, in order: CKVIEW_LIBRARY; the copy the wheel installs
     inside this package; the cargo builds of the repository, when this package is the one in a

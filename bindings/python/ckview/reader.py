@@ -73,19 +73,11 @@ class _Listing:
         if not count:
             self.keys, self._numbers, self._dims, self._dim_ends = [], [], [], []
             return
-        word = ctypes.sizeof(c_size_t)
-        size_code = {4: "I", 8: "Q"}[word]
-        key_ends = memoryview(string_at(table.key_ends, count * word)).cast(size_code).tolist()
-        self._dim_ends = memoryview(string_at(table.dim_ends, count * word)).cast(size_code).tolist()
-        blob = string_at(table.keys, key_ends[-1])
-        total_dims = self._dim_ends[-1]
-        self._dims = memoryview(string_at(table.dims, total_dims * 8)).cast("Q").tolist() if total_dims else []
-        if blob.isascii():  # byte offsets are character offsets: decode once
-            text = blob.decode("ascii")
-            self.keys = [text[a:b] for a, b in zip([0] + key_ends[:-1], key_ends)]
-        else:
-            self.keys = [blob[a:b].decode("utf-8", "surrogateescape") for a, b in zip([0] + key_ends[:-1], key_ends)]
-        self._numbers = memoryview(string_at(table.dtypes, count * 4)).cast("i").tolist()
+        key_ends = _native.column(table.key_ends, count)
+        self._dim_ends = _native.column(table.dim_ends, count)
+        self._dims = _native.column(table.dims, self._dim_ends[-1], "Q")
+        self.keys = _native.split_text(string_at(table.keys, key_ends[-1]), key_ends, "surrogateescape")
+        self._numbers = _native.column(table.dtypes, count, "i")
 
     @property
     def dtypes(self):
@@ -100,13 +92,13 @@ class _Listing:
     @property
     def shapes(self):
         """A new list of new shape lists (callers may change them)."""
-        dims, ends = self._dims, self._dim_ends
-        return [dims[a:b] for a, b in zip([0] + ends[:-1], ends)]
+        dims = self._dims
+        return [dims[a:b] for a, b in _native.spans(self._dim_ends)]
 
     def shape_map(self):
         """`{key: [dims]}`, new lists, in one pass."""
-        dims, ends = self._dims, self._dim_ends
-        return {key: dims[a:b] for key, a, b in zip(self.keys, [0] + ends[:-1], ends)}
+        dims = self._dims
+        return {key: dims[a:b] for key, (a, b) in zip(self.keys, _native.spans(self._dim_ends))}
 
     def tensors(self):
         """`(key, dtype, shape)` objects, one per tensor."""

@@ -121,18 +121,12 @@ class CheckpointView(Managed):
         table = _native.ChildrenColumns()
         with self._handle as view:  # the columns are borrowed from the view: copy them before letting go
             raise_for(lib.ckview_all_children(view, byref(table)))
-            word = ctypes.sizeof(c_size_t)
-            code = {4: "I", 8: "Q"}[word]
-            starts = memoryview(string_at(table.node_starts, (table.node_count + 1) * word)).cast(code).tolist()
+            starts = _native.column(table.node_starts, table.node_count + 1)
             edges = starts[-1]
-            ends = memoryview(string_at(table.name_ends, edges * word)).cast(code).tolist() if edges else []
-            ids = memoryview(string_at(table.child_ids, edges * 4)).cast("I").tolist() if edges else []
+            ends = _native.column(table.name_ends, edges)
+            ids = _native.column(table.child_ids, edges, "I")
             blob = string_at(table.names, ends[-1]) if edges else b""
-        if blob.isascii():  # byte offsets are character offsets: decode once
-            text = blob.decode("ascii")
-            names = [text[a:b] for a, b in zip([0] + ends[:-1], ends)]
-        else:
-            names = [blob[a:b].decode("utf-8") for a, b in zip([0] + ends[:-1], ends)]
+        names = _native.split_text(blob, ends)
         self._children_columns = columns = (starts, names, ids)
         return columns
 
@@ -161,14 +155,9 @@ class CheckpointView(Managed):
             if not count:
                 return {}
             nodes = ids[:count]
-            word = ctypes.sizeof(c_size_t)
-            ends = memoryview(string_at(ends, count * word)).cast({4: "I", 8: "Q"}[word]).tolist()
+            ends = _native.column(ends, count)
             blob = string_at(paths, ends[-1])
-        starts = [0] + ends[:-1]
-        if blob.isascii():  # byte offsets are character offsets: decode once
-            text = blob.decode("ascii")
-            return dict(zip(nodes, [text[a:b] for a, b in zip(starts, ends)]))
-        return dict(zip(nodes, [blob[a:b].decode("utf-8") for a, b in zip(starts, ends)]))
+        return dict(zip(nodes, _native.split_text(blob, ends)))
 
     def attributes(self, node_id: int) -> List[Dict[str, str]]:
         """The node's serialized tensors: dicts with `name`, `full_name` and `checkpoint_key`."""
