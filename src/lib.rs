@@ -11,6 +11,7 @@ pub mod format;
 pub mod io;
 pub mod graph;
 pub mod rewrite;
+mod threads;
 pub mod view;
 
 pub use graph::{GraphError, ObjectGraph};

@@ -10,9 +10,16 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
     crc32c::crc32c(bytes)
 }
 
-/// Continues a running crc32c with more bytes.
+/// Continues a running crc32c with more bytes. From 16 MiB up (the body of a large string
+/// tensor such as a 300k-node object graph) the two halves are summed at once on two cores.
 pub fn extend(crc: u32, bytes: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc, bytes)
+    const SPLIT_FROM: usize = 16 << 20;
+    if bytes.len() < SPLIT_FROM {
+        return crc32c::crc32c_append(crc, bytes);
+    }
+    let (front, back) = bytes.split_at(bytes.len() / 2);
+    let (front_crc, back_crc) = crate::threads::join(|| crc32c::crc32c_append(crc, front), || crc32c::crc32c(back));
+    combine(front_crc, back_crc, back.len())
 }
 
 /// The crc32c of `a` followed by `b`, from the crc32c of each and the length of `b`.
@@ -38,6 +45,9 @@ mod tests {
     fn known_values() {
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(extend(crc32c(b"1234"), b"56789"), 0xE306_9283);
+        // Summed in two halves at once, the same as in one pass.
+        let large: Vec<u8> = (0..(17u32 << 20)).map(|at| (at * 7 + at / 4099) as u8).collect();
+        assert_eq!(extend(5, &large), crc32c::crc32c_append(5, &large));
         // An empty tensor's stored checksum (FORMAT.md section 5).
         assert_eq!(mask(crc32c(b"")), 0xa282_ead8);
         for value in [0, 1, 0xdead_beef, u32::MAX] {

@@ -158,26 +158,11 @@ impl Bundle {
     /// started the calling thread reads it all.
     fn read_checked(&self, piece: &Piece, out: &mut [u8], verify: Verify) -> Result<()> {
         const SPLIT_AT_LEAST: usize = 16 << 20;
-        let two_cores = || std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1);
-        let crc = if out.len() >= SPLIT_AT_LEAST && !cfg!(miri) && two_cores() {
+        let crc = if out.len() >= SPLIT_AT_LEAST {
             let half = out.len() / 2;
             let (first, second) = out.split_at_mut(half);
             let second_len = second.len();
-            // Taken by the helper, or by this thread when no helper could be started.
-            let second_half = std::sync::Mutex::new(Some(second));
-            let read_second = || {
-                let part = second_half.lock().unwrap_or_else(|poison| poison.into_inner()).take();
-                part.map_or(Ok(0), |part| self.read_part(piece, half as u64, part, verify))
-            };
-            let (mine, theirs) = std::thread::scope(|scope| {
-                let helper = std::thread::Builder::new().spawn_scoped(scope, read_second);
-                let mine = self.read_part(piece, 0, first, verify);
-                let theirs = match helper {
-                    Ok(helper) => helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    Err(_) => read_second(),
-                };
-                (mine, theirs)
-            });
+            let (mine, theirs) = crate::threads::join(|| self.read_part(piece, 0, first, verify), || self.read_part(piece, half as u64, second, verify));
             crc::combine(mine?, theirs?, second_len)
         } else {
             self.read_part(piece, 0, out, verify)?

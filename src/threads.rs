@@ -1,0 +1,57 @@
+//! A second thread for work that splits in two, for the layers that have such work (a large
+//! tensor's read, a large object graph's decode). The library keeps no thread pool: a helper is
+//! started for the call and joined before it returns, and where none can be started (a process
+//! at its thread limit, a single core) the calling thread does both halves itself.
+
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+/// Whether this process may run on more than one core (asked once: the answer reads cgroup
+/// files).
+fn several_cores() -> bool {
+    static SEVERAL: OnceLock<bool> = OnceLock::new();
+    *SEVERAL.get_or_init(|| !cfg!(miri) && std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1))
+}
+
+/// Runs `first` on this thread and `second` on a helper at the same time, and returns both
+/// results. A panic in either is resumed here, after both have finished.
+pub(crate) fn join<A, B>(first: impl FnOnce() -> A, second: impl FnOnce() -> B + Send) -> (A, B)
+where
+    B: Send,
+{
+    if !several_cores() {
+        let a = first();
+        return (a, second());
+    }
+    // Taken by the helper, or by this thread when no helper could be started (a failed spawn
+    // drops the helper's closure without running it, so `second` is still here).
+    let second = Mutex::new(Some(second));
+    let run_second = || second.lock().unwrap_or_else(PoisonError::into_inner).take().map(|second| second());
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new().name("ckview-helper".into()).spawn_scoped(scope, run_second);
+        let a = first();
+        let b = match helper {
+            Ok(helper) => helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => run_second(),
+        };
+        (a, b.expect("`second` runs exactly once, on the helper or here"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_halves_run_once_and_return_their_results() {
+        let data: Vec<u64> = (0..1000).collect();
+        let (low, high) = data.split_at(500);
+        let (a, b) = join(|| low.iter().sum::<u64>(), || high.iter().sum::<u64>());
+        assert_eq!(a + b, data.iter().sum::<u64>());
+    }
+
+    #[test]
+    fn a_panic_on_the_helper_reaches_the_caller() {
+        let result = std::panic::catch_unwind(|| join(|| 1, || -> u32 { panic!("helper") }));
+        assert!(result.is_err());
+    }
+}
