@@ -120,9 +120,11 @@ impl ObjectGraph {
             variable_slot_start: Vec::new(),
             variable_slots: Vec::new(),
         };
-        (graph.child_start, graph.child_slots) = graph.dictionary_children();
-        (graph.descendants, graph.parents) = graph.breadth_first();
-        (graph.variable_slot_start, graph.variable_slots) = graph.slots_by_variable();
+        // Three passes over the decoded graph, none reading what another makes: two cores share them.
+        let (children, (walk, slots)) = crate::threads::join(|| graph.dictionary_children(), || (graph.breadth_first(), graph.slots_by_variable()));
+        (graph.child_start, graph.child_slots) = children;
+        (graph.descendants, graph.parents) = walk;
+        (graph.variable_slot_start, graph.variable_slots) = slots;
         Ok(graph)
     }
 
@@ -136,14 +138,17 @@ impl ObjectGraph {
 
     /// Number of nodes; ids run from 0 (the root) to `num_nodes() - 1`.
     pub fn num_nodes(&self) -> usize {
-        self.decoded.nodes.len()
+        self.decoded.num_nodes()
     }
 
-    fn node(&self, node_id: u32) -> Result<&decode::NodeRecord> {
-        self.decoded
-            .nodes
-            .get(node_id as usize)
-            .ok_or(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: self.num_nodes() })
+    /// The node id as an index, or the error for one past the last node.
+    fn node(&self, node_id: u32) -> Result<usize> {
+        let node = node_id as usize;
+        if node < self.num_nodes() {
+            Ok(node)
+        } else {
+            Err(GraphError::NodeOutOfRange { node_id: node_id.into(), num_nodes: self.num_nodes() })
+        }
     }
 
     /// `CheckpointView.children(node_id)`: the node's (name, child id) pairs in the order of the
@@ -197,8 +202,8 @@ impl ObjectGraph {
 
     /// The node's serialized tensors (`VARIABLE_VALUE`, ...) with their bundle keys.
     pub fn attributes(&self, node_id: u32) -> Result<Records<'_, Attribute<'_>>> {
-        let (start, end) = self.node(node_id)?.attributes;
-        Ok(Records::new(self, start as usize..end as usize, |graph, index| {
+        let range = self.decoded.attributes_of(self.node(node_id)?);
+        Ok(Records::new(self, range, |graph, index| {
             let record = graph.decoded.attributes[index];
             Attribute {
                 name: graph.text(record.name),
@@ -211,8 +216,8 @@ impl ObjectGraph {
     /// The optimizer slot variables recorded on this node (legacy Keras optimizers record them on
     /// the optimizer's node).
     pub fn slot_variables(&self, node_id: u32) -> Result<Records<'_, SlotVariable<'_>>> {
-        let (start, end) = self.node(node_id)?.slots;
-        Ok(Records::new(self, start as usize..end as usize, ObjectGraph::slot_variable))
+        let range = self.decoded.slots_of(self.node(node_id)?);
+        Ok(Records::new(self, range, ObjectGraph::slot_variable))
     }
 
     fn slot_variable(&self, index: usize) -> SlotVariable<'_> {
@@ -237,18 +242,17 @@ impl ObjectGraph {
 
     /// The saver registered for this node, if any.
     pub fn registered_saver(&self, node_id: u32) -> Result<Option<Saver<'_>>> {
-        Ok(self.node(node_id)?.saver.map(|(name, object_name)| Saver { name: self.text(name), object_name: self.text(object_name) }))
+        Ok(self.decoded.saver(self.node(node_id)?).map(|(name, object_name)| Saver { name: self.text(name), object_name: self.text(object_name) }))
     }
 
     /// The node's `has_checkpoint_values` flag; `None` when the writer left it unset.
     pub fn has_checkpoint_values(&self, node_id: u32) -> Result<Option<bool>> {
-        Ok(self.node(node_id)?.has_checkpoint_values)
+        Ok(self.decoded.has_checkpoint_values(self.node(node_id)?))
     }
 
     /// The raw references of a node, duplicates and all, in stored order.
-    fn references(&self, node: &decode::NodeRecord) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let (start, end) = node.references;
-        (start..end).map(move |index| (index, self.decoded.references[index as usize].node_id as u32))
+    fn references(&self, node: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.decoded.references_of(node).map(move |index| (index as u32, self.decoded.references[index].node_id as u32))
     }
 
     /// Flattens every node's references into dict order (first place, last value per name).
@@ -256,10 +260,10 @@ impl ObjectGraph {
         let mut child_start = Vec::with_capacity(self.num_nodes() + 1);
         let mut slots: Vec<(u32, u32)> = Vec::with_capacity(self.decoded.references.len());
         let mut seen: HashMap<&str, usize> = HashMap::new();
-        for node in &self.decoded.nodes {
+        for node in 0..self.num_nodes() {
             child_start.push(slots.len() as u32);
             let first = slots.len();
-            let count = (node.references.1 - node.references.0) as usize;
+            let count = self.decoded.references_of(node).len();
             for (reference, child) in self.references(node) {
                 let name = self.text(self.decoded.references[reference as usize].name);
                 // Small nodes compare names directly; a hash map pays off for wide ones.
@@ -295,7 +299,7 @@ impl ObjectGraph {
         // `order` doubles as the queue: nodes are dequeued in the order they were first seen.
         while let Some(&node_id) = order.get(next) {
             next += 1;
-            for (reference, child) in self.references(&self.decoded.nodes[node_id as usize]) {
+            for (reference, child) in self.references(node_id as usize) {
                 if !visited[child as usize] {
                     visited[child as usize] = true;
                     parents[child as usize] = (node_id, reference);
@@ -317,10 +321,10 @@ impl ObjectGraph {
         }
         let mut next = start.clone();
         let mut slots = vec![(0u32, 0u32); self.decoded.slots.len()];
-        for (optimizer, node) in self.decoded.nodes.iter().enumerate() {
-            for index in node.slots.0..node.slots.1 {
-                let variable = self.decoded.slots[index as usize].original_variable_node_id as usize;
-                slots[next[variable] as usize] = (optimizer as u32, index);
+        for optimizer in 0..self.num_nodes() {
+            for index in self.decoded.slots_of(optimizer) {
+                let variable = self.decoded.slots[index].original_variable_node_id as usize;
+                slots[next[variable] as usize] = (optimizer as u32, index as u32);
                 next[variable] += 1;
             }
         }
@@ -331,7 +335,7 @@ impl ObjectGraph {
 /// Every node id in a reference or slot must name a node: TensorFlow walks dangling ids into
 /// IndexError and reads -1 as "the last node"; we refuse such a graph.
 fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
-    let count = decoded.nodes.len();
+    let count = decoded.num_nodes();
     if count == 0 {
         return Err("it has no nodes, not even the root".into());
     }
@@ -339,13 +343,13 @@ fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
         return Err("too many nodes".into());
     }
     let valid = |id: i32| usize::try_from(id).is_ok_and(|id| id < count);
-    for (owner, node) in decoded.nodes.iter().enumerate() {
-        for reference in &decoded.references[node.references.0 as usize..node.references.1 as usize] {
+    for owner in 0..count {
+        for reference in &decoded.references[decoded.references_of(owner)] {
             if !valid(reference.node_id) {
                 return Err(format!("node {owner} has a child with node id {}, but there are {count} nodes", reference.node_id));
             }
         }
-        for slot in &decoded.slots[node.slots.0 as usize..node.slots.1 as usize] {
+        for slot in &decoded.slots[decoded.slots_of(owner)] {
             for id in [slot.original_variable_node_id, slot.slot_variable_node_id] {
                 if !valid(id) {
                     return Err(format!("node {owner} has a slot variable naming node id {id}, but there are {count} nodes"));
