@@ -492,15 +492,29 @@ impl Table {
     /// Calls `visit` with every (key, value) of the table in key order. Each block's keys are
     /// checked to lie between the separators around it, so they increase across blocks too.
     /// Blocks are read one at a time and not cached: a scan holds one block in memory.
-    pub fn for_each(&self, mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+    pub fn for_each(&self, visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
+        self.for_each_in(0..self.blocks.len(), visit)
+    }
+
+    /// The number of data blocks: [`Table::for_each_in`] takes ranges of them.
+    pub fn num_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// [`Table::for_each`] over the data blocks `blocks` only, so that two threads can scan
+    /// the two halves of a table.
+    pub fn for_each_in(&self, blocks: std::ops::Range<usize>, mut visit: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> {
         let index = self.index_block();
         // Two cursors over the separators, the second one block behind: each key is rebuilt
         // once, so walking the index stays linear however long its shared prefixes grow.
         let (mut upper, mut lower) = (index.iter(), index.iter());
-        for ordinal in 0..self.blocks.len() {
+        for ordinal in 0..blocks.end.min(self.blocks.len()) {
             upper.advance();
             if ordinal > 0 {
                 lower.advance();
+            }
+            if ordinal < blocks.start {
+                continue;
             }
             let contents = self.load_block(ordinal, (ordinal > 0).then(|| lower.key()), upper.key())?;
             let block = Block::split(&contents).expect("checked when read");
