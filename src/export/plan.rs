@@ -3,8 +3,8 @@
 //! (naming, optimizer state dropped, the naming function's renames and skips), each dtype
 //! checked, no name given twice.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::error::ExportError;
 use super::{ExportOptions, Naming, Source};
@@ -71,13 +71,15 @@ struct GraphNames<'g> {
     attributes: HashMap<&'g str, Named<'g>>,
     /// The same sorted by key, made on the first key that is no attribute's: the attribute
     /// whose key it extends (a table's `-keys` and `-values`) is found by its place there.
-    sorted: OnceCell<Vec<(&'g str, Named<'g>)>>,
+    sorted: OnceLock<Vec<(&'g str, Named<'g>)>>,
     /// For each node, the slot it is: (optimizer node, variable node, slot name).
     slots: Vec<Option<(u32, u32, &'g str)>>,
     /// For each node, the parent and edge name through which a breadth-first walk from the
     /// root that enters no optimizer first reaches it: the path [`OptimizerState::model_path`]
     /// gives, for every node in one walk.
     model_parents: Vec<Option<(u32, &'g str)>>,
+    /// The optimizers' own paths ([`GraphNames::own_path`]), where they have one.
+    optimizer_paths: Vec<(u32, String)>,
 }
 
 /// An attribute: its node, its name and the Keras `full_name`.
@@ -124,7 +126,9 @@ impl<'g> GraphNames<'g> {
         }
         let state = OptimizerState::of_graph(graph);
         let model_parents = model_parents(graph, &state);
-        Ok(GraphNames { graph, state, attributes, sorted: OnceCell::new(), slots, model_parents })
+        let mut names = GraphNames { graph, state, attributes, sorted: OnceLock::new(), slots, model_parents, optimizer_paths: Vec::new() };
+        names.optimizer_paths = names.state.optimizers().iter().filter_map(|&node| Some((node, names.own_path(node)?))).collect();
+        Ok(names)
     }
 
     /// The path through no optimizer, without `root.`; `None` where there is none. Built in
@@ -151,25 +155,40 @@ impl<'g> GraphNames<'g> {
         String::from_utf8(path).ok()
     }
 
-    /// A node's path without `root.`, preferring one through no optimizer.
-    fn node_path(&self, node_id: u32, depth: u32) -> Option<String> {
+    /// A node's own path without `root.`, preferring one through no optimizer; `None` for a
+    /// node no walk from the root reaches (a slot variable of a legacy optimizer).
+    fn own_path(&self, node_id: u32) -> Option<String> {
         if let Some(path) = self.model_path(node_id) {
             return Some(path);
         }
-        if let Some(path) = self.graph.path(node_id).ok().flatten() {
-            return Some(match path.strip_prefix("root.") {
-                Some(rest) => rest.to_string(),
-                None => path,
-            });
+        let path = self.graph.path(node_id).ok().flatten()?;
+        Some(match path.strip_prefix("root.") {
+            Some(rest) => rest.to_string(),
+            None => path,
+        })
+    }
+
+    /// A node's path without `root.`, preferring one through no optimizer; a slot variable
+    /// without one of its own is named after its variable, its optimizer and its slot.
+    fn node_path(&self, node_id: u32, depth: u32) -> Option<String> {
+        if let Some(path) = self.own_path(node_id) {
+            return Some(path);
         }
-        // A slot variable has no path of its own: its variable's, its optimizer's and its name.
         let (optimizer, variable, slot_name) = (*self.slots.get(node_id as usize)?)?;
         if depth > 4 {
             return None;
         }
-        let variable = self.node_path(variable, depth + 1)?;
-        let optimizer = self.node_path(optimizer, depth + 1)?;
-        Some(format!("{variable}.OPTIMIZER_SLOT.{optimizer}.{slot_name}"))
+        let mut path = self.node_path(variable, depth + 1)?;
+        // Every slot of a model names one of its few optimizers: their paths are made once.
+        let optimizer = match self.optimizer_paths.iter().find(|(node, _)| *node == optimizer) {
+            Some((_, path)) => std::borrow::Cow::Borrowed(path.as_str()),
+            None => std::borrow::Cow::Owned(self.node_path(optimizer, depth + 1)?),
+        };
+        path.reserve(".OPTIMIZER_SLOT.".len() + optimizer.len() + 1 + slot_name.len());
+        for piece in [".OPTIMIZER_SLOT.", &optimizer, ".", slot_name] {
+            path.push_str(piece);
+        }
+        Some(path)
     }
 
     /// (path, full_name, optimizer state) of the tensor stored under `key`.
@@ -211,6 +230,10 @@ impl<'g> GraphNames<'g> {
 /// A tensor as the checkpoint lists it: key, dtype, shape, and its entry in a bundle.
 type Listed = (Vec<u8>, DataType, Vec<u64>, Option<TensorEntry>);
 
+/// A tensor as the graph describes it: its key as text, its path, its `full_name`, and whether
+/// it is optimizer state.
+type Described = (String, Option<String>, Option<String>, bool);
+
 /// Lists the checkpoint's tensors and applies `options`.
 pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Result<Plan, ExportError> {
     let loaded;
@@ -226,34 +249,49 @@ pub(crate) fn plan(source: &Source<'_>, options: &mut ExportOptions<'_>) -> Resu
         },
         Source::V1(_) => None,
     };
-    let names = graph.map(GraphNames::new).transpose()?;
-    let naming = options.naming.unwrap_or(if names.is_some() { Naming::Path } else { Naming::Key });
-    if names.is_none() && naming != Naming::Key {
+    let naming = options.naming.unwrap_or(if graph.is_some() { Naming::Path } else { Naming::Key });
+    if graph.is_none() && naming != Naming::Key {
         return Err(ExportError::InvalidOption(format!(
             "{} has no object graph (a TF1 checkpoint), so its tensors have no {}: name them by key",
             source.path().display(),
             if naming == Naming::Path { "object paths" } else { "full names" }
         )));
     }
-    if names.is_none() && options.drop_optimizer_state {
+    if graph.is_none() && options.drop_optimizer_state {
         return Err(ExportError::InvalidOption(format!(
             "{} has no object graph (a TF1 checkpoint), so its optimizer state is not known: drop it by key instead",
             source.path().display()
         )));
     }
-    let listed: Vec<Listed> = match source {
-        Source::View(view) => listing(view.bundle())?,
-        Source::Bundle(bundle) => listing(bundle)?,
-        Source::V1(v1) => v1.tensors().iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone(), None)).collect(),
+    // Listing the index and indexing the graph's names read different data: two cores share them.
+    let (listed, names) = crate::threads::join(
+        || -> Result<Vec<Listed>, ExportError> {
+            match source {
+                Source::View(view) => listing(view.bundle()),
+                Source::Bundle(bundle) => listing(bundle),
+                Source::V1(v1) => Ok(v1.tensors().iter().map(|t| (t.name.clone(), t.dtype, t.shape.clone(), None)).collect()),
+            }
+        },
+        || graph.map(GraphNames::new).transpose(),
+    );
+    let (names, listed) = (names?, listed?);
+    // What the graph says of each tensor, worked out for the two halves of the list at once.
+    let describe = |listed: &[Listed]| -> Vec<Described> {
+        listed
+            .iter()
+            .map(|(key_bytes, ..)| {
+                let key = String::from_utf8_lossy(key_bytes).into_owned();
+                let (path, full_name, optimizer_state) = names.as_ref().map_or((None, None, false), |names| names.describe(&key));
+                (key, path, full_name, optimizer_state)
+            })
+            .collect()
     };
+    let (front, back) = listed.split_at(listed.len() / 2);
+    let (mut described, back) = crate::threads::join(|| describe(front), || describe(back));
+    described.extend(back);
     let mut plan = Plan { tensors: Vec::with_capacity(listed.len()), by_name: Vec::new(), skipped: Vec::new(), dropped_optimizer_state: 0, deselected: 0 };
     let mut unsupported = Vec::new();
-    for (key_bytes, dtype, shape, entry) in listed {
-        let key = String::from_utf8_lossy(&key_bytes).into_owned();
-        let (path, full_name, optimizer_state) = match &names {
-            Some(names) => names.describe(&key),
-            None => (None, None, false),
-        };
+    for ((key_bytes, dtype, shape, entry), (key, path, full_name, optimizer_state)) in listed.into_iter().zip(described) {
         if options.drop_optimizer_state && optimizer_state {
             plan.dropped_optimizer_state += 1;
             continue;
