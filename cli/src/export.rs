@@ -97,6 +97,9 @@ struct Progress {
     start: Instant,
     visible: bool,
     terminal: bool,
+    /// The length and position the bar was last given: it is told again only when the export
+    /// has moved on by a thousandth, not at each of 200k small tensors.
+    shown: (u64, u64),
 }
 
 impl Progress {
@@ -106,10 +109,15 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_style(style);
-        Progress { bar, start: Instant::now(), visible: false, terminal: std::io::stderr().is_terminal() }
+        Progress { bar, start: Instant::now(), visible: false, terminal: std::io::stderr().is_terminal(), shown: (0, 0) }
     }
 
     fn update(&mut self, done: u64, total: u64) {
+        let (shown_total, shown_done) = self.shown;
+        if total == shown_total && done != total && done - shown_done.min(done) < total / 1000 {
+            return;
+        }
+        self.shown = (total, done);
         self.bar.set_length(total);
         self.bar.set_position(done);
         if self.terminal && !self.visible && (total >= LARGE_BYTES || self.start.elapsed() >= SLOW) {
