@@ -333,8 +333,10 @@ impl ObjectGraph {
 }
 
 /// Every node id in a reference or slot must name a node: TensorFlow walks dangling ids into
-/// IndexError and reads -1 as "the last node"; we refuse such a graph.
+/// IndexError and reads -1 as "the last node"; we refuse such a graph. The two halves of a large
+/// graph are checked at once; the front's error first, the one a check from node 0 meets first.
 fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
+    const SPLIT_FROM_NODES: usize = 1 << 16;
     let count = decoded.num_nodes();
     if count == 0 {
         return Err("it has no nodes, not even the root".into());
@@ -342,8 +344,17 @@ fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
     if u32::try_from(count).is_err() {
         return Err("too many nodes".into());
     }
+    if count < SPLIT_FROM_NODES {
+        return check_node_ids_of(decoded, 0..count);
+    }
+    let (front, back) = crate::threads::join(|| check_node_ids_of(decoded, 0..count / 2), || check_node_ids_of(decoded, count / 2..count));
+    front.and(back)
+}
+
+fn check_node_ids_of(decoded: &Decoded, owners: Range<usize>) -> std::result::Result<(), String> {
+    let count = decoded.num_nodes();
     let valid = |id: i32| usize::try_from(id).is_ok_and(|id| id < count);
-    for owner in 0..count {
+    for owner in owners {
         for reference in &decoded.references[decoded.references_of(owner)] {
             if !valid(reference.node_id) {
                 return Err(format!("node {owner} has a child with node id {}, but there are {count} nodes", reference.node_id));
@@ -468,5 +479,27 @@ mod tests {
         assert_eq!(graph.registered_saver(2).unwrap(), Some(Saver { name: "s", object_name: "o" }));
         assert_eq!(graph.has_checkpoint_values(3).unwrap(), Some(true));
         assert!(graph.children(4).is_err());
+    }
+
+    /// A graph large enough to be checked in two halves reports the dangling id a check from
+    /// node 0 meets first, in either half.
+    #[test]
+    fn the_first_dangling_node_id_is_the_error_in_either_half() {
+        let nodes = 70_000;
+        let graph = |bad_child: Option<usize>, bad_slot: Option<usize>| {
+            let mut proto = TrackableObjectGraph { nodes: vec![TrackableObject::default(); nodes] };
+            if let Some(owner) = bad_child {
+                proto.nodes[owner].children.push(ObjectReference { node_id: nodes as i32 + 5, local_name: "gone".into() });
+            }
+            if let Some(owner) = bad_slot {
+                proto.nodes[owner].slot_variables.push(SlotVariableReference { original_variable_node_id: 0, slot_name: "m".into(), slot_variable_node_id: -1 });
+            }
+            ObjectGraph::decode(&proto.encode_to_vec()).err()
+        };
+        assert_eq!(graph(None, None), None);
+        for (bad_child, bad_slot, owner) in [(Some(10), Some(60_000), 10), (Some(60_000), Some(10), 10), (None, Some(69_999), 69_999), (Some(35_000), None, 35_000)] {
+            let error = graph(bad_child, bad_slot).expect("a dangling id is an error");
+            assert!(error.starts_with(&format!("node {owner} ")), "{error}");
+        }
     }
 }
