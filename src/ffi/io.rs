@@ -32,7 +32,9 @@ const KNOWN_FLAGS: u32 = CKVIEW_OPEN_MMAP | CKVIEW_OPEN_CONFINE;
 /// as `CKVIEW_IO_ERROR` with that code in its error (`ckview_error_callback_code`).
 ///
 /// The callbacks may be called from any thread that calls ckview with the view or reader, at
-/// the same time, and must be safe for that. They run synchronously, inside the ckview call.
+/// the same time, and must be safe for that; also from a helper thread that a ckview call
+/// starts and joins before it returns (a read of 16 MiB or more is made in two halves at
+/// once). They run synchronously, inside the ckview call.
 /// The table and `io_userdata` must stay valid until the view or reader is freed; each file
 /// opened is closed exactly once, at the latest by then (ckview closes shards it has not used
 /// lately, to bound the number of open files, and opens them again when needed).
