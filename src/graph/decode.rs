@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use super::parts::Parts;
 use crate::format::coding::Cursor;
 
 /// Where a string lies in the serialized graph.
@@ -36,8 +37,8 @@ pub(super) struct SlotRecord {
     pub slot_variable_node_id: i32,
 }
 
-/// `TrackableObject`: where its references, attributes and slots start in the shared arrays
-/// (each runs to where the next node's start, or to the end). 16 bytes: a 300k-node graph's
+/// `TrackableObject`: where its references, attributes and slots start in its part's arrays
+/// (each runs to where the next node's start, or to the end of the part). 16 bytes: a 300k-node graph's
 /// nodes fit in 5 MB, and every page of them is one the kernel must zero and fault in at open.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct NodeRecord {
@@ -47,40 +48,71 @@ pub(super) struct NodeRecord {
     has_checkpoint_values: Option<bool>,
 }
 
-/// The whole graph as flat arrays.
+/// The records of the nodes decoded from one run of top-level fields.
+#[derive(Debug, Default)]
+struct Part {
+    nodes: Vec<NodeRecord>,
+    references: Vec<ReferenceRecord>,
+    attributes: Vec<AttributeRecord>,
+    slots: Vec<SlotRecord>,
+    /// (node id within the part, name, object_name).
+    savers: Vec<(u32, Span, Span)>,
+}
+
+/// The whole graph as flat arrays, each in one or two parts: a node's records are in the part
+/// it is, and a node of the back part counts its starts from that part's first records.
 #[derive(Debug, Default)]
 pub(super) struct Decoded {
-    nodes: Vec<NodeRecord>,
-    pub references: Vec<ReferenceRecord>,
-    pub attributes: Vec<AttributeRecord>,
-    pub slots: Vec<SlotRecord>,
+    nodes: Parts<NodeRecord>,
+    pub references: Parts<ReferenceRecord>,
+    pub attributes: Parts<AttributeRecord>,
+    pub slots: Parts<SlotRecord>,
     /// `RegisteredSaver` (name, object_name) of the few nodes that have one, by node id.
     savers: Vec<(u32, Span, Span)>,
 }
 
 impl Decoded {
+    /// The graph of the front part's nodes followed by the back part's.
+    fn new(front: Part, back: Part) -> Decoded {
+        let front_nodes = front.nodes.len() as u32;
+        let mut savers = front.savers;
+        savers.extend(back.savers.iter().map(|&(owner, name, object_name)| (owner + front_nodes, name, object_name)));
+        Decoded {
+            nodes: Parts::new(front.nodes, back.nodes),
+            references: Parts::new(front.references, back.references),
+            attributes: Parts::new(front.attributes, back.attributes),
+            slots: Parts::new(front.slots, back.slots),
+            savers,
+        }
+    }
+
     pub fn num_nodes(&self) -> usize {
         self.nodes.len()
     }
 
     /// Indices into [`Decoded::references`] of a node's child edges.
     pub fn references_of(&self, node: usize) -> Range<usize> {
-        self.range(node, |record| record.references, self.references.len())
+        self.range(node, |record| record.references, &self.references)
     }
 
     /// Indices into [`Decoded::attributes`] of a node's serialized tensors.
     pub fn attributes_of(&self, node: usize) -> Range<usize> {
-        self.range(node, |record| record.attributes, self.attributes.len())
+        self.range(node, |record| record.attributes, &self.attributes)
     }
 
     /// Indices into [`Decoded::slots`] of a node's slot variables.
     pub fn slots_of(&self, node: usize) -> Range<usize> {
-        self.range(node, |record| record.slots, self.slots.len())
+        self.range(node, |record| record.slots, &self.slots)
     }
 
-    fn range(&self, node: usize, start: fn(&NodeRecord) -> u32, total: usize) -> Range<usize> {
-        let end = self.nodes.get(node + 1).map_or(total, |next| start(next) as usize);
-        start(&self.nodes[node]) as usize..end
+    fn range<R>(&self, node: usize, start: fn(&NodeRecord) -> u32, records: &Parts<R>) -> Range<usize> {
+        let ((front_nodes, back_nodes), (front_records, _)) = (self.nodes.parts(), records.parts());
+        let (nodes, local, base, end) = match node.checked_sub(front_nodes.len()) {
+            None => (front_nodes, node, 0, front_records.len()),
+            Some(local) => (back_nodes, local, front_records.len(), records.len()),
+        };
+        let end = nodes.get(local + 1).map_or(end, |next| base + start(next) as usize);
+        base + start(&nodes[local]) as usize..end
     }
 
     pub fn saver(&self, node: usize) -> Option<(Span, Span)> {
@@ -91,21 +123,6 @@ impl Decoded {
 
     pub fn has_checkpoint_values(&self, node: usize) -> Option<bool> {
         self.nodes[node].has_checkpoint_values
-    }
-
-    /// Appends the nodes decoded from the bytes that follow this part's.
-    fn append(&mut self, mut later: Decoded) {
-        let (nodes, references, attributes, slots) = (self.nodes.len() as u32, self.references.len() as u32, self.attributes.len() as u32, self.slots.len() as u32);
-        self.nodes.extend(later.nodes.iter().map(|node| NodeRecord {
-            references: node.references + references,
-            attributes: node.attributes + attributes,
-            slots: node.slots + slots,
-            has_checkpoint_values: node.has_checkpoint_values,
-        }));
-        self.references.append(&mut later.references);
-        self.attributes.append(&mut later.attributes);
-        self.slots.append(&mut later.slots);
-        self.savers.extend(later.savers.iter().map(|&(owner, name, object_name)| (owner + nodes, name, object_name)));
     }
 }
 
@@ -226,7 +243,7 @@ fn decode_graph(bytes: &[u8], split_from: usize) -> WireResult<Decoded> {
         return Err(WireError { what: "is 4 GiB or more, which is not supported", message: "TrackableObjectGraph", field: 1, at: 0 });
     }
     if bytes.len() < split_from {
-        return decode_fields(bytes, 0, usize::MAX);
+        return Ok(Decoded::new(decode_fields(bytes, 0, usize::MAX)?, Part::default()));
     }
     // The front part stops at the first boundary between top-level fields at or past the
     // middle, and the back part starts there: the wire format cannot be entered anywhere else.
@@ -236,11 +253,8 @@ fn decode_graph(bytes: &[u8], split_from: usize) -> WireResult<Decoded> {
     let (front, back) = crate::threads::join(|| decode_fields(bytes, 0, half), || boundary_after(bytes, half).map(|at| decode_fields(&bytes[at..], at, usize::MAX)));
     // The front's error first: the one a decode from the start would have met first. Where the
     // walk found no boundary, the front decoded the whole graph or met the error that stopped it.
-    let mut decoded = front?;
-    if let Some(back) = back {
-        decoded.append(back?);
-    }
-    Ok(decoded)
+    let front = front?;
+    Ok(Decoded::new(front, back.transpose()?.unwrap_or_default()))
 }
 
 /// The first boundary between top-level fields at or past `half` and before the end; `None`
@@ -258,8 +272,8 @@ fn boundary_after(bytes: &[u8], half: usize) -> Option<usize> {
 
 /// Decodes the top-level fields in `bytes`, which lie `base` bytes into the graph, up to the
 /// first field that ends at or past `stop` (relative to `bytes`).
-fn decode_fields(bytes: &[u8], base: usize, stop: usize) -> WireResult<Decoded> {
-    let mut decoded = Decoded::default();
+fn decode_fields(bytes: &[u8], base: usize, stop: usize) -> WireResult<Part> {
+    let mut decoded = Part::default();
     let mut graph = Fields::new(bytes, base);
     while let Some((field, value)) = graph.next()? {
         if field == 1 {
@@ -273,7 +287,7 @@ fn decode_fields(bytes: &[u8], base: usize, stop: usize) -> WireResult<Decoded> 
     Ok(decoded)
 }
 
-fn decode_node(mut fields: Fields<'_>, decoded: &mut Decoded) -> WireResult<()> {
+fn decode_node(mut fields: Fields<'_>, decoded: &mut Part) -> WireResult<()> {
     const MESSAGE: &str = "TrackableObject";
     // Each kind has its own array and nodes never interleave, so one node's entries of each
     // kind stay contiguous even where the wire interleaves the kinds.
@@ -466,12 +480,28 @@ mod tests {
                 let (whole, parts) = (decode_split(&damaged, false), decode_split(&damaged, true));
                 assert_eq!(whole.as_ref().err(), parts.as_ref().err(), "byte {at} set to {damage:#x}");
                 if let (Ok(whole), Ok(parts)) = (whole, parts) {
-                    assert_eq!(format!("{whole:?}"), format!("{parts:?}"), "byte {at} set to {damage:#x}");
+                    assert_eq!(records(&whole), records(&parts), "byte {at} set to {damage:#x}");
                 }
             }
             let (whole, parts) = (decode_split(&bytes[..at], false), decode_split(&bytes[..at], true));
-            assert_eq!(whole.map(|d| format!("{d:?}")), parts.map(|d| format!("{d:?}")), "length {at}");
+            assert_eq!(whole.map(|d| records(&d)), parts.map(|d| records(&d)), "length {at}");
         }
+    }
+
+    /// Every node's records, read through the accessors, whatever the parts they are kept in.
+    fn records(decoded: &Decoded) -> Vec<String> {
+        (0..decoded.num_nodes())
+            .map(|node| {
+                format!(
+                    "{:?} {:?} {:?} {:?} {:?}",
+                    &decoded.references[decoded.references_of(node)],
+                    &decoded.attributes[decoded.attributes_of(node)],
+                    &decoded.slots[decoded.slots_of(node)],
+                    decoded.saver(node),
+                    decoded.has_checkpoint_values(node)
+                )
+            })
+            .collect()
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod decode;
 mod error;
 mod lookup;
+mod parts;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -313,7 +314,7 @@ impl ObjectGraph {
     /// Groups every node's slot variable records by the variable they belong to.
     fn slots_by_variable(&self) -> (Vec<u32>, Vec<(u32, u32)>) {
         let mut start = vec![0u32; self.num_nodes() + 1];
-        for slot in &self.decoded.slots {
+        for slot in self.decoded.slots.iter() {
             start[slot.original_variable_node_id as usize + 1] += 1;
         }
         for index in 1..start.len() {
