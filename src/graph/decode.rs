@@ -38,8 +38,9 @@ pub(super) struct SlotRecord {
 }
 
 /// `TrackableObject`: where its references, attributes and slots start in its part's arrays
-/// (each runs to where the next node's start, or to the end of the part). 16 bytes: a 300k-node graph's
-/// nodes fit in 5 MB, and every page of them is one the kernel must zero and fault in at open.
+/// (each runs to where the next node's start, or to the end of the part). 16 bytes: a
+/// 300k-node graph's nodes fit in 5 MB, and every page of them is one the kernel must zero and
+/// fault in at open.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct NodeRecord {
     references: u32,

@@ -1,9 +1,10 @@
 //! The object graph of a TF2 checkpoint, with `tf.train.CheckpointView`'s answers:
 //! `children`, `descendants` and the dotted paths of `_descendants_with_paths`.
 //!
-//! The graph is decoded in place (`decode`): names stay in the serialized bytes, which stay
-//! mapped. Everything TensorFlow computes per call is computed once here, at load, into flat
-//! arrays indexed by node id, so that every query afterwards is a slice lookup.
+//! The graph is decoded in place (`decode`): names stay in the serialized bytes, which the graph
+//! owns. Everything TensorFlow computes per call is computed once here, at load, into flat
+//! arrays indexed by node id, so that every query afterwards is a slice lookup. A large graph is
+//! decoded, checked and indexed on two cores (`crate::threads`).
 
 mod decode;
 mod error;
