@@ -74,7 +74,7 @@ impl<'scope, 'p: 'scope> Checker<'scope, 'p> {
                 // Stops at the first failure: the sender then sees the queue closed.
                 receiver.iter().try_for_each(|run| check_run(bundle, &reader, path, &run, &mut scratch))
             };
-            let handle = std::thread::Builder::new().name("ckview-export-check".into()).spawn_scoped(scope, check).ok()?;
+            let handle = crate::threads::spawn_helper(scope, "ckview-export-check", check).ok()?;
             Some((sender, handle))
         });
         Checker { bundle, path, thread, out, scratch: Vec::new() }

@@ -18,15 +18,16 @@ thread_local! {
 static HOST_HOOK: OnceLock<Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send>> = OnceLock::new();
 
 /// Runs `body` inside the boundary: panics caught, and kept quiet. The first call wraps the
-/// process's panic hook so that it stays silent while this thread is inside ckview and calls
-/// the host's own hook everywhere else. The wrapper captures nothing, so installing it
+/// process's panic hook so that it stays silent while this thread is inside ckview, and on the
+/// helper threads ckview starts, and calls the host's own hook everywhere else. The wrapper captures nothing, so installing it
 /// allocates nothing (a library unloaded with `dlclose` leaves no allocation behind).
 fn quietly<T>(body: impl FnOnce() -> T) -> std::thread::Result<T> {
     static QUIET_HOOK: Once = Once::new();
     QUIET_HOOK.call_once(|| {
         let _ = HOST_HOOK.set(std::panic::take_hook());
         std::panic::set_hook(Box::new(|info| {
-            if INSIDE.with(Cell::get) == 0 {
+            // A helper thread ckview started runs for a ckview call on another thread.
+            if INSIDE.with(Cell::get) == 0 && !crate::threads::is_helper() {
                 if let Some(host_hook) = HOST_HOOK.get() {
                     host_hook(info);
                 }
@@ -76,6 +77,13 @@ mod tests {
         let status = guard(std::ptr::null_mut(), || panic!("a bug inside ckview"));
         assert_eq!(status, ckview_status::CKVIEW_INTERNAL_ERROR);
         assert_eq!(guard_value(7, || -> i32 { panic!("again") }), 7);
+        // On a helper thread: resumed on the caller's thread, a status there, and silent.
+        let status = guard(std::ptr::null_mut(), || {
+            let (_, second) = crate::threads::join(|| 1, || -> u32 { panic!("a bug on a helper thread") });
+            assert_eq!(second, 0, "unreachable: the helper panicked");
+            ckview_status::CKVIEW_OK
+        });
+        assert_eq!(status, ckview_status::CKVIEW_INTERNAL_ERROR);
         assert_eq!(HOST_HOOK_CALLS.load(Ordering::SeqCst), 0, "the host's hook ran for a panic inside ckview");
         let _ = std::panic::catch_unwind(|| panic!("the host's own panic"));
         assert_eq!(HOST_HOOK_CALLS.load(Ordering::SeqCst), 1, "the host's hook must still see its own panics");
