@@ -1,7 +1,8 @@
-//! A second thread for work that splits in two, for the layers that have such work (a large
-//! tensor's read, a large object graph's decode). The library keeps no thread pool: a helper is
-//! started for the call and joined before it returns, and where none can be started (a process
-//! at its thread limit, a single core) the calling thread does both halves itself.
+//! A second thread for work that splits in two, for the layers that have such work: a large read
+//! or checksum, a large object graph's decode and checks, a large index's listing, an export's
+//! plan and header. The library keeps no thread pool: a helper is started for the call and
+//! joined before it returns, and where none can be started (a process at its thread limit, a
+//! single core) the calling thread does both halves itself.
 
 use std::cell::Cell;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -50,7 +51,10 @@ where
     // Taken by the helper, or by this thread when no helper could be started (a failed spawn
     // drops the helper's closure without running it, so `second` is still here).
     let second = Mutex::new(Some(second));
-    let run_second = || second.lock().unwrap_or_else(PoisonError::into_inner).take().map(|second| second());
+    let run_second = || {
+        let taken = second.lock().unwrap_or_else(PoisonError::into_inner).take();
+        taken.map(|second| second())
+    };
     std::thread::scope(|scope| {
         let helper = spawn_helper(scope, "ckview-helper", run_second);
         let a = first();
