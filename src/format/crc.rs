@@ -13,8 +13,11 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 /// Continues a running crc32c with more bytes. From 16 MiB up (the body of a large string
 /// tensor such as a 300k-node object graph) the two halves are summed at once on two cores.
 pub fn extend(crc: u32, bytes: &[u8]) -> u32 {
-    const SPLIT_FROM: usize = 16 << 20;
-    if bytes.len() < SPLIT_FROM {
+    extend_in_halves_from(crc, bytes, 16 << 20)
+}
+
+fn extend_in_halves_from(crc: u32, bytes: &[u8], split_from: usize) -> u32 {
+    if bytes.len() < split_from {
         return crc32c::crc32c_append(crc, bytes);
     }
     let (front, back) = bytes.split_at(bytes.len() / 2);
@@ -45,9 +48,11 @@ mod tests {
     fn known_values() {
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(extend(crc32c(b"1234"), b"56789"), 0xE306_9283);
-        // Summed in two halves at once, the same as in one pass.
-        let large: Vec<u8> = (0..(17u32 << 20)).map(|at| (at * 7 + at / 4099) as u8).collect();
-        assert_eq!(extend(5, &large), crc32c::crc32c_append(5, &large));
+        // Summed in two halves at once, the same as in one pass, whatever the length's parity.
+        let bytes: Vec<u8> = (0..1001u32).map(|at| (at * 7 + at / 13) as u8).collect();
+        for length in [0, 1, 2, 1000, 1001] {
+            assert_eq!(extend_in_halves_from(5, &bytes[..length], 0), crc32c::crc32c_append(5, &bytes[..length]));
+        }
         // An empty tensor's stored checksum (FORMAT.md section 5).
         assert_eq!(mask(crc32c(b"")), 0xa282_ead8);
         for value in [0, 1, 0xdead_beef, u32::MAX] {

@@ -110,7 +110,7 @@ impl ObjectGraph {
     fn build(bytes: Vec<u8>, start: usize) -> std::result::Result<ObjectGraph, String> {
         let serialized = bytes.get(start..).ok_or("its string element lies outside the stored bytes")?;
         let decoded = decode::decode(serialized).map_err(|reason| format!("undecodable: {reason}"))?;
-        check_node_ids(&decoded)?;
+        check_node_ids(&decoded, CHECK_SPLIT_FROM_NODES)?;
         let mut graph = ObjectGraph {
             bytes,
             start,
@@ -334,11 +334,13 @@ impl ObjectGraph {
     }
 }
 
+/// Graphs of this many nodes or more have their node ids checked in two halves at once.
+const CHECK_SPLIT_FROM_NODES: usize = 1 << 16;
+
 /// Every node id in a reference or slot must name a node: TensorFlow walks dangling ids into
 /// IndexError and reads -1 as "the last node"; we refuse such a graph. The two halves of a large
 /// graph are checked at once; the front's error first, the one a check from node 0 meets first.
-fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
-    const SPLIT_FROM_NODES: usize = 1 << 16;
+fn check_node_ids(decoded: &Decoded, split_from: usize) -> std::result::Result<(), String> {
     let count = decoded.num_nodes();
     if count == 0 {
         return Err("it has no nodes, not even the root".into());
@@ -346,7 +348,7 @@ fn check_node_ids(decoded: &Decoded) -> std::result::Result<(), String> {
     if u32::try_from(count).is_err() {
         return Err("too many nodes".into());
     }
-    if count < SPLIT_FROM_NODES {
+    if count < split_from {
         return check_node_ids_of(decoded, 0..count);
     }
     let (front, back) = crate::threads::join(|| check_node_ids_of(decoded, 0..count / 2), || check_node_ids_of(decoded, count / 2..count));
@@ -483,11 +485,11 @@ mod tests {
         assert!(graph.children(4).is_err());
     }
 
-    /// A graph large enough to be checked in two halves reports the dangling id a check from
-    /// node 0 meets first, in either half.
+    /// Checked in two halves, a graph reports the dangling id a check from node 0 meets first,
+    /// in either half.
     #[test]
     fn the_first_dangling_node_id_is_the_error_in_either_half() {
-        let nodes = 70_000;
+        let nodes = 40;
         let graph = |bad_child: Option<usize>, bad_slot: Option<usize>| {
             let mut proto = TrackableObjectGraph { nodes: vec![TrackableObject::default(); nodes] };
             if let Some(owner) = bad_child {
@@ -496,10 +498,13 @@ mod tests {
             if let Some(owner) = bad_slot {
                 proto.nodes[owner].slot_variables.push(SlotVariableReference { original_variable_node_id: 0, slot_name: "m".into(), slot_variable_node_id: -1 });
             }
-            ObjectGraph::decode(&proto.encode_to_vec()).err()
+            let decoded = decode::decode(&proto.encode_to_vec()).unwrap();
+            let (whole, halves) = (check_node_ids(&decoded, usize::MAX), check_node_ids(&decoded, 0));
+            assert_eq!(whole, halves);
+            halves.err()
         };
         assert_eq!(graph(None, None), None);
-        for (bad_child, bad_slot, owner) in [(Some(10), Some(60_000), 10), (Some(60_000), Some(10), 10), (None, Some(69_999), 69_999), (Some(35_000), None, 35_000)] {
+        for (bad_child, bad_slot, owner) in [(Some(3), Some(30), 3), (Some(30), Some(3), 3), (None, Some(39), 39), (Some(20), None, 20)] {
             let error = graph(bad_child, bad_slot).expect("a dangling id is an error");
             assert!(error.starts_with(&format!("node {owner} ")), "{error}");
         }
