@@ -193,12 +193,7 @@ impl Bundle {
         let blocks = self.table.num_blocks();
         let scan = |range: std::ops::Range<usize>| -> Result<Vec<(Vec<u8>, TensorEntry)>> {
             let mut tensors = Vec::new();
-            self.table.for_each_in(range, |key, value| {
-                if !key.is_empty() && key[0] != 0 {
-                    tensors.push((key.to_vec(), self.decode_entry(key, value)?));
-                }
-                Ok(())
-            })?;
+            self.for_each_tensor_in(range, |key, _, entry| tensors.push((key.to_vec(), entry)))?;
             Ok(tensors)
         };
         if blocks < SPLIT_FROM_BLOCKS {
@@ -219,8 +214,13 @@ impl Bundle {
     /// [`Bundle::for_each_tensor`] with each entry's bytes as stored in the index too, for a
     /// caller that keeps those (a few dozen bytes) rather than the decoded entry, and decodes
     /// again with [`Bundle::decode_entry`] what it needs later.
-    pub fn for_each_tensor_stored(&self, mut visit: impl FnMut(&[u8], &[u8], TensorEntry)) -> Result<()> {
-        self.table.for_each(|key, value| {
+    pub fn for_each_tensor_stored(&self, visit: impl FnMut(&[u8], &[u8], TensorEntry)) -> Result<()> {
+        self.for_each_tensor_in(0..self.table.num_blocks(), visit)
+    }
+
+    /// [`Bundle::for_each_tensor_stored`] over the index's data blocks `blocks` only.
+    fn for_each_tensor_in(&self, blocks: std::ops::Range<usize>, mut visit: impl FnMut(&[u8], &[u8], TensorEntry)) -> Result<()> {
+        self.table.for_each_in(blocks, |key, value| {
             if !key.is_empty() && key[0] != 0 {
                 visit(key, value, self.decode_entry(key, value)?);
             }
