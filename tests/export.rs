@@ -259,6 +259,28 @@ fn copied_tensors_are_verified_from_the_copy() {
     }
 }
 
+/// A key whose bytes are not UTF-8 is written under its text with U+FFFD, with its values: read
+/// for a small tensor, copied and read back for a large one.
+#[test]
+fn a_key_that_is_not_utf8_keeps_its_values() {
+    use ckview::format::writer::BundleWriter;
+    use ckview::format::{Bundle, DataType};
+    let dir = scratch("not_utf8");
+    let small: Vec<u8> = (0..64u8).collect();
+    let large: Vec<u8> = (0..(2u32 << 20)).map(|at| (at % 251) as u8).collect();
+    let mut writer = BundleWriter::create(&dir.join("ckpt")).unwrap();
+    writer.add_raw(b"large_\xff", DataType::DtUint8, &[large.len() as u64], &large).unwrap();
+    writer.add_raw(b"small_\xfe", DataType::DtUint8, &[small.len() as u64], &small).unwrap();
+    let prefix = writer.finish().unwrap();
+    let bundle = Bundle::open(&prefix).unwrap();
+    let out = dir.join("out.safetensors");
+    export_safetensors(Source::Bundle(&bundle), &out, ExportOptions::default()).unwrap();
+    let written = fs::read(&out).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&written).unwrap();
+    assert!(file.tensor("large_\u{fffd}").unwrap().data() == large.as_slice());
+    assert!(file.tensor("small_\u{fffd}").unwrap().data() == small.as_slice());
+}
+
 /// The same export twice gives the same bytes: the header's metadata is written in key order,
 /// not in a hash map's order (which differs from one map to the next).
 #[test]

@@ -44,7 +44,7 @@ fn check_run(bundle: &Bundle, out: &File, path: &Path, run: &CopiedRun<'_>, scra
             crc = crc::extend(crc, &scratch[(at - window.start) as usize..(upto - window.start) as usize]);
             at = upto;
         }
-        bundle.check_checksum(&planned.key_bytes, entry, crc)?;
+        bundle.check_checksum(planned.key_bytes(), entry, crc)?;
         start = end;
     }
     Ok(())

@@ -14,6 +14,7 @@
 mod check;
 mod dtype;
 mod error;
+mod names;
 mod plan;
 mod write;
 
@@ -153,5 +154,5 @@ pub fn export_safetensors(source: Source<'_>, out: &Path, mut options: ExportOpt
 /// Nothing is written and no values are read; `max_shard_size` and `progress` play no part.
 pub fn export_names(source: Source<'_>, mut options: ExportOptions<'_>) -> Result<Vec<(String, ExportTensor)>, ExportError> {
     let plan = plan::plan(&source, &mut options)?;
-    Ok(plan.tensors.into_iter().map(|planned| (planned.out_name, planned.tensor)).collect())
+    Ok(plan.tensors.into_iter().map(plan::Planned::into_named).collect())
 }

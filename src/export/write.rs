@@ -86,7 +86,7 @@ fn run<'p>(bundle: &Bundle, tensors: &[&'p Planned]) -> Result<Option<Run<'p>>, 
     let mut run: Option<Run<'p>> = None;
     for &planned in tensors {
         let Some(entry) = &planned.entry else { break };
-        let Some((file, range)) = bundle.verbatim(&planned.key_bytes, entry)? else { break };
+        let Some((file, range)) = bundle.verbatim(planned.key_bytes(), entry)? else { break };
         match &mut run {
             None => run = Some(Run { tensors: vec![(planned, entry)], file, shard_id: range.shard_id, offset: range.offset, bytes: range.size }),
             Some(run) if range.shard_id == run.shard_id && range.offset == run.offset + run.bytes && run.bytes + range.size <= MAX_RUN => {
@@ -103,8 +103,8 @@ fn run<'p>(bundle: &Bundle, tensors: &[&'p Planned]) -> Result<Option<Run<'p>>, 
 fn read_values<'b>(source: &Source<'_>, planned: &Planned, scratch: &'b mut Vec<u8>) -> Result<&'b [u8], ExportError> {
     let values = reused_buffer(scratch, planned.size, source.path(), &planned.tensor.key)?;
     match (source, source.bundle(), &planned.entry) {
-        (_, Some(bundle), Some(entry)) => bundle.read_value(&planned.key_bytes, entry, values, Verify::Checksums)?,
-        (Source::V1(v1), None, _) => v1.read_value(v1.require(&planned.key_bytes)?, values)?,
+        (_, Some(bundle), Some(entry)) => bundle.read_value(planned.key_bytes(), entry, values, Verify::Checksums)?,
+        (Source::V1(v1), None, _) => v1.read_value(v1.require(planned.key_bytes())?, values)?,
         _ => unreachable!("a bundle's tensors are planned with their entries"),
     }
     host_to_little_endian(values, planned.tensor.dtype);
@@ -123,21 +123,21 @@ fn header(tensors: &[&Planned], metadata: &Metadata<'_>, path: &Path) -> Result<
     let refused = |message: String| ExportError::Safetensors { path: path.to_path_buf(), message };
     let metadata_part = || -> Result<Vec<u8>, serde_json::Error> {
         // Sized up front: growing a buffer of tens of megabytes by doubling costs more than writing it.
-        let estimate: usize = metadata.by_name.iter().map(|planned| planned.out_name.len() + planned.tensor.key.len() + 24).sum();
+        let estimate: usize = metadata.by_name.iter().map(|planned| planned.out_name().len() + planned.tensor.key.len() + 24).sum();
         let mut json = Vec::with_capacity(estimate + 256);
         json.extend_from_slice(b"{\"__metadata__\":");
         serde_json::to_writer(&mut json, metadata)?;
         Ok(json)
     };
     let tensors_part = || -> Result<Vec<u8>, serde_json::Error> {
-        let estimate: usize = tensors.iter().map(|planned| planned.out_name.len() + 96).sum();
+        let estimate: usize = tensors.iter().map(|planned| planned.out_name().len() + 96).sum();
         let mut json = Vec::with_capacity(estimate + 8);
         let mut offset = 0usize;
         for planned in tensors {
             let size = usize::try_from(planned.size).map_err(|_| serde::ser::Error::custom(format!("tensor {:?} is too large for this host", planned.tensor.key)))?;
             let shape = planned.tensor.shape.iter().map(|&dim| dim as usize).collect();
             json.push(b',');
-            serde_json::to_writer(&mut json, &planned.out_name)?;
+            serde_json::to_writer(&mut json, planned.out_name())?;
             json.push(b':');
             serde_json::to_writer(&mut json, &TensorInfo { dtype: planned.dtype, shape, data_offsets: (offset, offset + size) })?;
             offset += size;
@@ -184,7 +184,7 @@ impl serde::Serialize for Metadata<'_> {
         map.serialize_entry("format", "pt")?;
         map.serialize_entry(SOURCE_METADATA_KEY, &self.source)?;
         for planned in &self.by_name {
-            map.serialize_entry(&KeyOf(&planned.out_name), &planned.tensor.key)?;
+            map.serialize_entry(&KeyOf(planned.out_name()), &planned.tensor.key)?;
         }
         map.end()
     }
@@ -214,7 +214,7 @@ fn write_file(
         (std::cmp::Reverse(planned.dtype.bitsize()), stored.is_none(), stored)
     };
     let mut placed: Vec<_> = group.iter().map(|planned| (place(planned), planned)).collect();
-    placed.sort_unstable_by(|(a_place, a), (b_place, b)| a_place.cmp(b_place).then_with(|| a.out_name.cmp(&b.out_name)));
+    placed.sort_unstable_by(|(a_place, a), (b_place, b)| a_place.cmp(b_place).then_with(|| a.out_name().cmp(b.out_name())));
     let order: Vec<&Planned> = placed.into_iter().map(|(_, planned)| planned).collect();
     let header = header(&order, &metadata, target)?;
     // Read back to verify copies; created with the mode a new file gets, the umask applied.
@@ -384,7 +384,7 @@ pub(crate) fn write(source: &Source<'_>, plan: Plan, out: &Path, options: &mut E
         if groups.len() > 1 {
             let file_name = target.file_name().unwrap_or_default().to_string_lossy().into_owned();
             for planned in &plan.tensors[group.clone()] {
-                weight_map.insert(planned.out_name.clone(), serde_json::Value::String(file_name.clone()));
+                weight_map.insert(planned.out_name().to_string(), serde_json::Value::String(file_name.clone()));
             }
         }
         report.files.push(target);
