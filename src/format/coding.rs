@@ -40,6 +40,21 @@ impl<'a> Cursor<'a> {
     }
 
     fn varint64_slow(&mut self) -> Option<u64> {
+        // Node ids and message lengths of a large graph take two or three bytes: read without
+        // the loop while the bytes are there.
+        if let Some(&[first, second, third]) = self.bytes.get(self.pos..).and_then(<[u8]>::first_chunk::<3>) {
+            if first >= 0x80 {
+                let low = u64::from(first & 0x7f) | u64::from(second & 0x7f) << 7;
+                if second < 0x80 {
+                    self.pos += 2;
+                    return Some(low);
+                }
+                if third < 0x80 {
+                    self.pos += 3;
+                    return Some(low | u64::from(third) << 14);
+                }
+            }
+        }
         let mut value: u64 = 0;
         for index in 0..10 {
             let byte = *self.bytes.get(self.pos + index)?;
@@ -100,6 +115,25 @@ pub fn fixed64_at(bytes: &[u8], at: usize) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every length of varint, as prost writes it, read back with the cursor at the right place:
+    /// followed by more bytes (the unrolled two- and three-byte reads) and at the very end.
+    #[test]
+    fn varints_of_every_length_read_back() {
+        let values = (0..64).flat_map(|bit| [1u64 << bit, (1u64 << bit) - 1, (1u64 << bit) + 1]).chain([u64::MAX, 300_000, 16_383, 16_384, 2_097_151]);
+        for value in values {
+            let mut encoded = Vec::new();
+            prost::encoding::encode_varint(value, &mut encoded);
+            for trailer in [&[][..], &[0x05, 0x80, 0x80][..]] {
+                let bytes = [encoded.as_slice(), trailer].concat();
+                let mut cursor = Cursor::new(&bytes);
+                assert_eq!(cursor.varint64(), Some(value), "{value} followed by {trailer:?}");
+                assert_eq!(cursor.position(), encoded.len(), "{value}");
+                // Cut short, it is no varint.
+                assert_eq!(Cursor::new(&encoded[..encoded.len() - 1]).varint64(), None, "{value} truncated");
+            }
+        }
+    }
 
     #[test]
     fn varints_decode_and_reject_overlong_input() {
