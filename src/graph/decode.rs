@@ -3,6 +3,7 @@
 //! A 300k-node graph then costs a few flat arrays instead of a million small allocations.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::parts::Parts;
 use crate::format::coding::Cursor;
@@ -50,7 +51,7 @@ pub(super) struct NodeRecord {
 }
 
 /// The records of the nodes decoded from one run of top-level fields.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Part {
     nodes: Vec<NodeRecord>,
     references: Vec<ReferenceRecord>,
@@ -58,6 +59,28 @@ struct Part {
     slots: Vec<SlotRecord>,
     /// (node id within the part, name, object_name).
     savers: Vec<(u32, Span, Span)>,
+    /// The largest node id its references and slots name, read as unsigned (a negative id is
+    /// larger than any node count).
+    largest_id: u32,
+}
+
+impl Part {
+    /// Appends the nodes of `next`, decoded from the bytes that follow this part's.
+    fn append(&mut self, next: Part) {
+        let (references, attributes, slots, nodes) =
+            (self.references.len() as u32, self.attributes.len() as u32, self.slots.len() as u32, self.nodes.len() as u32);
+        self.nodes.extend(next.nodes.iter().map(|node| NodeRecord {
+            references: node.references + references,
+            attributes: node.attributes + attributes,
+            slots: node.slots + slots,
+            has_checkpoint_values: node.has_checkpoint_values,
+        }));
+        self.references.extend(next.references);
+        self.attributes.extend(next.attributes);
+        self.slots.extend(next.slots);
+        self.savers.extend(next.savers.iter().map(|&(owner, name, object_name)| (owner + nodes, name, object_name)));
+        self.largest_id = self.largest_id.max(next.largest_id);
+    }
 }
 
 /// The whole graph as flat arrays, each in one or two parts: a node's records are in the part
@@ -70,6 +93,8 @@ pub(super) struct Decoded {
     pub slots: Parts<SlotRecord>,
     /// `RegisteredSaver` (name, object_name) of the few nodes that have one, by node id.
     savers: Vec<(u32, Span, Span)>,
+    /// [`Part::largest_id`] of the whole graph.
+    largest_id: u32,
 }
 
 impl Decoded {
@@ -84,11 +109,18 @@ impl Decoded {
             attributes: Parts::new(front.attributes, back.attributes),
             slots: Parts::new(front.slots, back.slots),
             savers,
+            largest_id: front.largest_id.max(back.largest_id),
         }
     }
 
     pub fn num_nodes(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The largest node id a reference or slot names, a negative one read as larger than any
+    /// node count: when it is below the count, every id names a node.
+    pub fn largest_node_id(&self) -> u32 {
+        self.largest_id
     }
 
     /// Indices into [`Decoded::references`] of a node's child edges.
@@ -128,7 +160,7 @@ impl Decoded {
 }
 
 /// Why the bytes are not a graph, and where: formatted only when it is reported.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct WireError {
     what: &'static str,
     message: &'static str,
@@ -239,53 +271,154 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
 /// model's 37 MB graph is most of the time its open takes.
 const SPLIT_FROM: usize = 4 << 20;
 
+/// The places the helper's walk records in the front half, at most: where it may take over the
+/// front's last nodes.
+const MARKS: usize = 128;
+
+/// The least the front must have left for the helper to take over half of it: less is not
+/// worth a range decoded on its own and appended.
+const MIN_TAKE_OVER: usize = 256 << 10;
+
+/// What the two threads of a split decode share.
+struct Split {
+    /// The front thread stops at the first boundary at or past this offset: the middle at
+    /// first, lowered by the helper when it takes over the front's last nodes.
+    stop: AtomicUsize,
+    /// The offset the front thread has decoded to.
+    progress: AtomicUsize,
+}
+
 fn decode_graph(bytes: &[u8], split_from: usize) -> WireResult<Decoded> {
     if u32::try_from(bytes.len()).is_err() {
         return Err(WireError { what: "is 4 GiB or more, which is not supported", message: "TrackableObjectGraph", field: 1, at: 0 });
     }
     if bytes.len() < split_from {
-        return Ok(Decoded::new(decode_fields(bytes, 0, usize::MAX)?, Part::default()));
+        return Ok(Decoded::new(decode_part(bytes, 0..bytes.len())?, Part::default()));
     }
     // The front part stops at the first boundary between top-level fields at or past the
     // middle, and the back part starts there: the wire format cannot be entered anywhere else.
-    // The back finds it with a walk over the front's fields (a cache miss per node) while the
-    // front is decoded.
+    // The helper finds it with a walk over the front's fields (a cache miss per node) while the
+    // front is decoded, then decodes the back. Bytes are not work: nodes with many small fields
+    // (a model's layers) cost more per byte than nodes of a few long names (slot variables), so
+    // the helper, done first, takes over the second half of what the front has left, at a
+    // boundary its walk recorded.
     let half = bytes.len() / 2;
-    let (front, back) = crate::threads::join(|| decode_fields(bytes, 0, half), || boundary_after(bytes, half).map(|at| decode_fields(&bytes[at..], at, usize::MAX)));
-    // The front's error first: the one a decode from the start would have met first. Where the
-    // walk found no boundary, the front decoded the whole graph or met the error that stopped it.
-    let front = front?;
-    Ok(Decoded::new(front, back.transpose()?.unwrap_or_default()))
+    let split = Split { stop: AtomicUsize::new(half), progress: AtomicUsize::new(0) };
+    let (front, back) = crate::threads::join(
+        || {
+            let mut front = Part::default();
+            decode_fields(bytes, 0, &mut front, Some(&split)).map(|end| (front, end))
+        },
+        || {
+            let mut marks = Vec::with_capacity(MARKS + 1);
+            let middle = boundary_after(bytes, half, &mut marks)?;
+            let back = decode_part(bytes, middle..bytes.len());
+            // Until the front has little left: take the second half of what it has left.
+            let (mut taken, mut upper) = (Vec::new(), middle);
+            while let Some(from) = take_over_from(&marks, split.progress.load(Ordering::Relaxed), upper) {
+                split.stop.fetch_min(from, Ordering::Relaxed);
+                let piece = decode_part(bytes, from..upper);
+                let failed = piece.is_err();
+                taken.push((from..upper, piece));
+                if failed {
+                    break;
+                }
+                upper = from;
+            }
+            taken.reverse();
+            Some((middle, taken, back))
+        },
+    );
+    merge(bytes, front, back)
+}
+
+/// Where the helper takes over the front's last nodes, the front having decoded up to
+/// `progress` and being due to stop at `upper`: the first mark past the middle of what it has
+/// left; `None` when that is too little to share.
+fn take_over_from(marks: &[usize], progress: usize, upper: usize) -> Option<usize> {
+    if upper.saturating_sub(progress) < MIN_TAKE_OVER {
+        return None;
+    }
+    let target = progress + (upper - progress) / 2;
+    marks.iter().copied().find(|&mark| mark >= target).filter(|&from| from < upper)
+}
+
+/// What the helper of a split decode made: where the back starts, the front's last nodes it
+/// took over (the ranges in order, each decoded on its own), and the back.
+type HelperParts = Option<(usize, Vec<(Range<usize>, WireResult<Part>)>, WireResult<Part>)>;
+
+/// The parts of a split decode as one graph, with the errors in the order a decode from the
+/// start would meet them: the front's, then the taken-over ranges', then the back's. Where the
+/// walk found no boundary (no helper parts), the front decoded the whole graph or met the error
+/// that stopped it.
+fn merge(bytes: &[u8], front: WireResult<(Part, usize)>, helper: HelperParts) -> WireResult<Decoded> {
+    let (mut front, end) = front?;
+    let Some((middle, taken, back)) = helper else {
+        return Ok(Decoded::new(front, Part::default()));
+    };
+    // The front stops where the helper took over last, unless it had passed that boundary
+    // before it saw the new stop: a range it entered is decoded again from where it stopped.
+    let mut at = end;
+    for (range, piece) in taken {
+        if at == range.start {
+            front.append(piece?);
+        } else if at < range.end {
+            decode_fields(&bytes[at..range.end], at, &mut front, None)?;
+        }
+        at = at.max(range.end);
+    }
+    if at < middle {
+        decode_fields(&bytes[at..middle], at, &mut front, None)?;
+    }
+    Ok(Decoded::new(front, back?))
 }
 
 /// The first boundary between top-level fields at or past `half` and before the end; `None`
-/// where there is none, or the framing before it is bad.
-fn boundary_after(bytes: &[u8], half: usize) -> Option<usize> {
+/// where there is none, or the framing before it is bad. Records in `marks` a boundary every
+/// `half / MARKS` bytes or so on the way.
+fn boundary_after(bytes: &[u8], half: usize, marks: &mut Vec<usize>) -> Option<usize> {
+    let spacing = (half / MARKS).max(1);
+    let mut next_mark = spacing;
     let mut graph = Fields::new(bytes, 0);
     while graph.next().ok()?.is_some() {
         let at = graph.cursor.position();
         if at >= half {
             return (at < bytes.len()).then_some(at);
         }
+        if at >= next_mark {
+            marks.push(at);
+            next_mark = at + spacing;
+        }
     }
     None
 }
 
-/// Decodes the top-level fields in `bytes`, which lie `base` bytes into the graph, up to the
-/// first field that ends at or past `stop` (relative to `bytes`).
-fn decode_fields(bytes: &[u8], base: usize, stop: usize) -> WireResult<Part> {
-    let mut decoded = Part::default();
+/// The nodes of the whole fields in `bytes[range]`.
+fn decode_part(bytes: &[u8], range: Range<usize>) -> WireResult<Part> {
+    let mut part = Part::default();
+    decode_fields(&bytes[range.clone()], range.start, &mut part, None)?;
+    Ok(part)
+}
+
+/// Decodes the top-level fields in `bytes`, which lie `base` bytes into the graph, into
+/// `decoded`; with `split`, only up to the first boundary at or past its stop, publishing its
+/// progress. Returns the offset in the graph where it stopped.
+fn decode_fields(bytes: &[u8], base: usize, decoded: &mut Part, split: Option<&Split>) -> WireResult<usize> {
     let mut graph = Fields::new(bytes, base);
     while let Some((field, value)) = graph.next()? {
         if field == 1 {
             let node = submessage(value, "TrackableObjectGraph", field)?;
-            decode_node(node, &mut decoded)?;
+            decode_node(node, decoded)?;
         }
-        if graph.cursor.position() >= stop {
-            break;
+        if let Some(split) = split {
+            let at = graph.cursor.position();
+            split.progress.store(at, Ordering::Relaxed);
+            if at >= split.stop.load(Ordering::Relaxed) {
+                break;
+            }
         }
     }
-    Ok(decoded)
+    Ok(base + graph.cursor.position())
 }
 
 fn decode_node(mut fields: Fields<'_>, decoded: &mut Part) -> WireResult<()> {
@@ -311,6 +444,7 @@ fn decode_node(mut fields: Fields<'_>, decoded: &mut Part) -> WireResult<()> {
                         _ => {}
                     }
                 }
+                decoded.largest_id = decoded.largest_id.max(reference.node_id as u32);
                 decoded.references.push(reference);
             }
             2 => {
@@ -337,6 +471,7 @@ fn decode_node(mut fields: Fields<'_>, decoded: &mut Part) -> WireResult<()> {
                         _ => {}
                     }
                 }
+                decoded.largest_id = decoded.largest_id.max(slot.original_variable_node_id as u32).max(slot.slot_variable_node_id as u32);
                 decoded.slots.push(slot);
             }
             4 => {
@@ -487,6 +622,45 @@ mod tests {
             }
             let (whole, parts) = (decode_split(&bytes[..at], false), decode_split(&bytes[..at], true));
             assert_eq!(whole.map(|d| records(&d)), parts.map(|d| records(&d)), "length {at}");
+        }
+    }
+
+    /// However the front and the helper's taken-over ranges fall (the front stopping where the
+    /// helper took over, before, or past it, as a race may have it), the merged graph and its
+    /// first error are those of a decode from the start.
+    #[test]
+    fn a_split_decode_merges_to_the_whole_however_the_work_was_shared() {
+        let bytes = wide_graph(if cfg!(miri) { 5 } else { 9 }).encode_to_vec();
+        let mut boundaries = vec![0];
+        let mut walk = Fields::new(&bytes, 0);
+        while walk.next().unwrap().is_some() {
+            boundaries.push(walk.cursor.position());
+        }
+        let middle = *boundaries.iter().find(|&&at| at >= bytes.len() / 2).unwrap();
+        let inner: Vec<usize> = boundaries.iter().copied().filter(|&at| at > 0 && at < middle).collect();
+        let back_node = (middle + bytes.len()) / 2;
+        for damaged_at in [None, Some(3), Some(inner[inner.len() / 2] + 2), Some(middle - 2), Some(back_node)] {
+            let mut bytes = bytes.clone();
+            if let Some(at) = damaged_at {
+                bytes[at] = 0xff;
+            }
+            let whole = decode_graph(&bytes, usize::MAX).map(|decoded| records(&decoded)).map_err(|error| error.to_string());
+            let decode = |range: Range<usize>| decode_part(&bytes, range);
+            for (low, &high) in inner.iter().enumerate().flat_map(|(at, high)| inner[..=at].iter().map(move |&low| (low, high))) {
+                // Taken over: [low, high) and [high, middle), or only [high, middle) when low == high.
+                let mut taken = vec![(high..middle, decode(high..middle))];
+                if low < high {
+                    taken.insert(0, (low..high, decode(low..high)));
+                }
+                for &end in boundaries.iter().filter(|&&at| at <= middle) {
+                    let split = Split { stop: AtomicUsize::new(end), progress: AtomicUsize::new(0) };
+                    let mut front = Part::default();
+                    let front = decode_fields(&bytes, 0, &mut front, Some(&split)).map(|end| (front, end));
+                    let merged = merge(&bytes, front, Some((middle, taken.clone(), decode(middle..bytes.len()))));
+                    let merged = merged.map(|decoded| records(&decoded)).map_err(|error| error.to_string());
+                    assert_eq!(merged, whole, "damaged at {damaged_at:?}, taken from {low} and {high}, front stopped at {end}");
+                }
+            }
         }
     }
 
