@@ -31,6 +31,11 @@ pub(crate) fn spawn_helper<'scope, 'env, T: Send + 'scope>(
     })
 }
 
+/// Reads, copies and checksums of this many bytes or more are split over two threads: below it,
+/// starting and joining a thread costs more than the half it saves (the 37 MB object graph of a
+/// 300k-node model is split; a model's typical tensor is not).
+pub(crate) const SPLIT_BYTES_FROM: usize = 16 << 20;
+
 /// Whether this process may run on more than one core (asked once: the answer reads cgroup
 /// files).
 fn several_cores() -> bool {

@@ -13,7 +13,7 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 /// Continues a running crc32c with more bytes. From 16 MiB up (the body of a large string
 /// tensor such as a 300k-node object graph) the two halves are summed at once on two cores.
 pub fn extend(crc: u32, bytes: &[u8]) -> u32 {
-    extend_in_halves_from(crc, bytes, 16 << 20)
+    extend_in_halves_from(crc, bytes, crate::threads::SPLIT_BYTES_FROM)
 }
 
 fn extend_in_halves_from(crc: u32, bytes: &[u8], split_from: usize) -> u32 {

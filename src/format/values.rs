@@ -157,8 +157,7 @@ impl Bundle {
     /// the memory's full speed (143 MiB: 45 ms alone, 25-34 ms by two). Where no thread can be
     /// started the calling thread reads it all.
     fn read_checked(&self, piece: &Piece, out: &mut [u8], verify: Verify) -> Result<()> {
-        const SPLIT_AT_LEAST: usize = 16 << 20;
-        let crc = if out.len() >= SPLIT_AT_LEAST {
+        let crc = if out.len() >= crate::threads::SPLIT_BYTES_FROM {
             let half = out.len() / 2;
             let (first, second) = out.split_at_mut(half);
             let second_len = second.len();

@@ -17,7 +17,7 @@ pub fn read_to_vec(file: &dyn RandomAccess, offset: u64, len: u64) -> io::Result
     }
     let len = usize::try_from(len).map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "range too large"))?;
     let mut bytes = zeroed(len).ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, format!("cannot allocate {len} bytes")))?;
-    if len >= SPLIT_FROM {
+    if len >= crate::threads::SPLIT_BYTES_FROM {
         // Two threads, half each: the page faults of the fresh buffer and the copy share two cores.
         let (front, back) = bytes.split_at_mut(len / 2);
         let back_offset = offset + front.len() as u64;
@@ -28,9 +28,6 @@ pub fn read_to_vec(file: &dyn RandomAccess, offset: u64, len: u64) -> io::Result
     }
     Ok(bytes)
 }
-
-/// Reads from this size up are made by two threads (the 37 MB object graph of a 300k-node model).
-const SPLIT_FROM: usize = 16 << 20;
 
 /// Buffers from this size up are asked to be backed by transparent huge pages.
 const HUGE_PAGE_HINT_FROM: usize = 4 << 20;
