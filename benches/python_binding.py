@@ -29,6 +29,13 @@ BEGIN, END = "<!-- python-binding: begin (benches/python_binding.py) -->", "<!--
 try:
     import ckview
 except ImportError:
+    # This repository's package finds target/debug's library when there is no release build:
+    # a benchmark of that would measure the debug build, so the release library is named here.
+    release = REPO / "target" / "release" / "libckview.so"
+    if "CKVIEW_LIBRARY" not in os.environ:
+        if not release.is_file():
+            sys.exit(f"error: {release} is missing: run `cargo build --release --lib` first")
+        os.environ["CKVIEW_LIBRARY"] = str(release)
     sys.path.insert(0, str(REPO / "bindings" / "python"))
     import ckview
 import ckview.reader  # noqa: E402
@@ -163,7 +170,7 @@ def section(rows, notes, rounds):
         "## The Python package against TensorFlow (issue 14)",
         "",
         f"`.venv/bin/python benches/python_binding.py --rounds {rounds}`: ckview {ckview.__version__} from "
-        f"`{Path(ckview.__file__).parent}`, TensorFlow {tf.__version__}, in one process on the same files; the fastest "
+        f"`{Path(ckview.__file__).parent}` (library `{Path(ckview._native.lib._name).relative_to(REPO) if Path(ckview._native.lib._name).is_relative_to(REPO) else ckview._native.lib._name}`), TensorFlow {tf.__version__}, in one process on the same files; the fastest "
         f"of {rounds} runs (half that for 300k nodes). Ratio = TensorFlow's time / ckview's (above 1: ckview is faster).",
         "",
         "| operation | ckview | TensorFlow | ratio (target) |",
