@@ -4,7 +4,7 @@
 # resident memory, on three checkpoints of about 1 GB, whose tensors grow a hundredfold from one
 # to the next, so that the cost per tensor and the cost per byte can be told apart:
 #   - many: the synthetic 300,000-node model (examples/generate.rs), 206,371 tensors of 5 KB;
-#   - mid:  the same model with 30,000 nodes, 19,348 tensors of 50 KB;
+#   - mid:  the same model with 30,000 nodes, 19,348 tensors of 52 KB;
 #   - big:  64 float32 tensors of 16 MiB (examples/big_tensors.rs).
 # Rounds alternate cp and export, each after `sync`; the medians are printed.
 #   benches/export.sh [DIR] [ROUNDS]      (DIR: where the checkpoints and copies go, one filesystem)
@@ -17,7 +17,7 @@ cargo build --release --quiet -p ckview-cli
 cargo build --release --quiet --example generate
 cargo build --release --quiet --example big_tensors
 [ -f "$dir/many.index" ] || target/release/examples/generate 300000 "$dir/many" 1250 >/dev/null
-[ -f "$dir/mid.index" ] || target/release/examples/generate 30000 "$dir/mid" 12500 >/dev/null
+[ -f "$dir/mid.index" ] || target/release/examples/generate 30000 "$dir/mid" 13000 >/dev/null
 [ -f "$dir/big.index" ] || target/release/examples/big_tensors "$dir/big" 64 16 >/dev/null
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
