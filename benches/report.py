@@ -83,21 +83,22 @@ def targets(rows, memory):
     lines.append(f"- resident memory of an open {big:,}-node view at most 3x the object-graph bytes plus 20 MB"
                  f" ({bound:.0f} MB): {added_mb:.0f} MB, {'met' if added_mb <= bound else 'NOT met'}.")
     lines += ["",
-              "Open, in detail: on this shared 2-core machine the open of the 300k-node checkpoint takes",
-              "25-56 ms from one run to the next, and TensorFlow's 658-995 ms, so that the ratio of one run",
-              "moves between 14x and 28x (when this was written: 25x in this file's run; 28x, 18x, 18x, 24x,",
-              "22x, 14x and 23x in seven runs of `benches/compare_tensorflow.py --sizes 300000` in the same",
-              "two hours, five of eight at 20x or more). Open spreads its work over both cores: the graph is",
+              "Open, in detail: on this shared 2-core machine the time of one run moves with the machine (this",
+              "file's run found memcpy at 14 GB/s, the previous one at 6 GB/s). In nine runs of",
+              "`benches/compare_tensorflow.py --sizes 300000` in this session, ckview's open of",
+              "the 300k-node checkpoint took 26-40 ms and TensorFlow's 607-801 ms: 26x, 17x, 20x, 25x, 28x,",
+              "20x, 24x, 19x and 19x (median 20x, six of nine at 20x or more), and 36x in this file's run.",
+              "Open spreads its work over both cores: the graph is",
               "read and its crc32c summed in halves, and decoded in two parts, the helper taking over the",
               "front part's last nodes when it finishes its own first (half the bytes is not half the work);",
-              "node ids are checked while decoding; the passes after it share the cores. A `perf record -g` of 30 opens puts 26% of the CPU",
-              "time in decoding the wire format and 20% in the kernel zeroing the huge pages of the buffer the",
-              "graph is read into (the library reads it into memory it owns, so that a file rewritten under an",
-              "open view cannot change its names), 8% in copying it there from the page cache, about 10% in the",
-              "passes that build the per-node arrays and the breadth-first order, and 4% in the crc32c. With",
-              "both cores busy, what remains is the work itself. TensorFlow's open parses the graph into",
-              "protobuf objects and does nothing else, leaving descendants (thousands of times slower than",
-              "ckview's) to every later call."]
+              "node ids are checked while decoding; the passes after it share the cores. A `perf record` of 50",
+              "opens puts 29% of the CPU time in decoding the wire format, 14% in the kernel zeroing the pages",
+              "of the buffer the graph is read into (the library reads it into memory it owns, so that a file",
+              "rewritten under an open view cannot change its names) and 5% in faulting them in, 10% in",
+              "copying it there from the page cache, about 8% in the passes that build the per-node arrays",
+              "and the breadth-first order, and 5% in the crc32c. With both cores busy, what remains is the",
+              "work itself. TensorFlow's open parses the graph into protobuf objects and does nothing else,",
+              "leaving descendants (thousands of times slower than ckview's) to every later call."]
     return lines
 
 
