@@ -27,7 +27,7 @@ pub struct ExportTensor {
     pub dtype: DataType,
     /// Dimension sizes, outermost first; empty for a scalar.
     pub shape: Vec<u64>,
-    /// Whether it is optimizer state ([`OptimizerState`]): slots, and the optimizer's own
+    /// Whether it is optimizer state ([`crate::view::OptimizerState`]): slots, and the optimizer's own
     /// variables such as its iteration count and learning rate.
     pub optimizer_state: bool,
 }

@@ -252,9 +252,9 @@ impl<'b, 'a> BlockIter<'b, 'a> {
     }
 }
 
-/// Decompresses a snappy (raw format) block: its declared length is checked against
-/// [`SNAPPY_MAX_RATIO`] and [`SNAPPY_MAX_BLOCK`] before anything is allocated, and the output is
-/// exactly that long or refused.
+/// Decompresses a snappy (raw format) block: its declared length is checked before anything is
+/// allocated (at most `SNAPPY_MAX_RATIO` times the compressed size and `SNAPPY_MAX_BLOCK` bytes),
+/// and the output is exactly that long or refused.
 pub fn decompress_snappy(compressed: &[u8]) -> BlockResult<Vec<u8>> {
     let declared = snap::raw::decompress_len(compressed).map_err(|error| format!("snappy block: {error}"))? as u64;
     let limit = (compressed.len() as u64).saturating_mul(SNAPPY_MAX_RATIO).min(SNAPPY_MAX_BLOCK);
