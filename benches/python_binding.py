@@ -165,12 +165,15 @@ def measure(rounds):
 
 
 def section(rows, notes, rounds):
+    library = Path(ckview._native.lib._name)
+    if library.is_relative_to(REPO):
+        library = library.relative_to(REPO)
     return "\n".join([
         BEGIN,
         "## The Python package against TensorFlow (issue 14)",
         "",
         f"`.venv/bin/python benches/python_binding.py --rounds {rounds}`: ckview {ckview.__version__} from "
-        f"`{Path(ckview.__file__).parent}` (library `{Path(ckview._native.lib._name).relative_to(REPO) if Path(ckview._native.lib._name).is_relative_to(REPO) else ckview._native.lib._name}`), TensorFlow {tf.__version__}, in one process on the same files; the fastest "
+        f"`{Path(ckview.__file__).parent}` (library `{library}`), TensorFlow {tf.__version__}, in one process on the same files; the fastest "
         f"of {rounds} runs (half that for 300k nodes). Ratio = TensorFlow's time / ckview's (above 1: ckview is faster).",
         "",
         "| operation | ckview | TensorFlow | ratio (target) |",
